@@ -1,0 +1,148 @@
+// vitrace trace: run a model on an image, print the per-step table, write the JSON trace.
+// vitrace shapes: the same steps with shapes and MACs only, computing nothing.
+#include "cli/commands.h"
+
+#include <algorithm>
+
+#include "cli/table.h"
+#include "io/output_file.h"
+#include "io/trace_json.h"
+
+namespace vitrace::cli {
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= s.size()) {
+        const size_t comma = std::min(s.find(',', start), s.size());
+        if (comma > start) out.push_back(s.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); j++) row[j] = j;
+    for (size_t i = 1; i <= a.size(); i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); j++) {
+            const size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// The step names nearest to a pattern that matched nothing.
+std::vector<std::string> close_names(const std::string& pattern, const Trace& trace, size_t count = 3) {
+    std::vector<std::pair<size_t, std::string>> scored;
+    for (const Step& s : trace.steps()) scored.push_back({edit_distance(pattern, s.name), s.name});
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (size_t i = 0; i < scored.size() && out.size() < count; i++) out.push_back(scored[i].second);
+    return out;
+}
+
+void warn_unmatched(const Trace& trace) {
+    for (const std::string& p : trace.unmatched_patterns()) {
+        std::string near;
+        for (const std::string& n : close_names(p, trace)) near += (near.empty() ? "" : ", ") + n;
+        print_warning("--steps pattern '" + p + "' matches no step; close names: " + near);
+    }
+}
+
+void print_predictions(const LoadedModel& lm, const std::vector<Prediction>& top, std::FILE* out) {
+    if (!lm.trained)
+        std::fprintf(out, "%s is untrained: seeded random weights (seed %llu); pass --weights FILE.safetensors for real predictions\n",
+                     lm.model.config.name.c_str(), (unsigned long long)lm.seed);
+    std::fprintf(out, "top-%zu:\n", top.size());
+    for (size_t i = 0; i < top.size(); i++) {
+        const std::string label = top[i].label.empty() ? "class " + std::to_string(top[i].index)
+                                                       : top[i].label + " (" + std::to_string(top[i].index) + ")";
+        std::fprintf(out, "  %zu. %-24s %s\n", i + 1, label.c_str(), fixed(top[i].score).c_str());
+    }
+}
+
+}  // namespace
+
+CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
+    CLI::App* cmd = app.add_subcommand("trace", "Run a model on an image and record every step");
+    add_model_options(*cmd, o.model);
+    add_weight_options(*cmd, o.weights);
+    add_norm_options(*cmd, o.norm);
+    cmd->add_option("--image", o.image, "PNG or JPEG image")->required();
+    cmd->add_option("-o,--output", o.output, "Write the JSON trace to FILE (- for standard output)");
+    cmd->add_option("--values", o.values, "Values each step carries in the JSON: none, summary or full")
+        ->capture_default_str();
+    cmd->add_option("--steps", o.steps, "Comma-separated globs of steps that carry all their values");
+    cmd->add_flag("-q,--quiet", o.quiet, "Print no table");
+    return cmd;
+}
+
+int run_trace(const TraceCommand& o) {
+    TraceOptions topts;
+    topts.values = parse_values_mode(o.values);
+    topts.full_steps = split_commas(o.steps);
+    const ModelConfig cfg = resolve_config(o.model);
+    const Normalization norm = normalization(o.norm);
+
+    // Fail on an unusable output path before any work is done.
+    std::unique_ptr<OutputFile> out;
+    if (!o.output.empty()) out = std::make_unique<OutputFile>(o.output);
+    const bool json_to_stdout = o.output == "-";
+    std::FILE* text = json_to_stdout ? stderr : stdout;
+
+    std::string warning;
+    const DecodedImage img = read_image(o.image, &warning);
+    if (!warning.empty()) print_warning(warning);
+    LoadedModel lm = load_model(cfg, o.weights);
+
+    Trace trace(topts);
+    Tensor logits;
+    {
+        Progress progress(trace, "trace " + cfg.name);
+        const Tensor x = preprocess(img, cfg.image_size(), norm, trace);
+        logits = forward(lm.model, x, trace);
+    }
+    warn_unmatched(trace);
+    const std::vector<Prediction> top = top_k(logits, 5, cfg.class_names);
+
+    if (!o.quiet && !json_to_stdout) stats_table(trace).print(stdout);
+    if (out) {
+        write_trace_json(out->file(), model_json(cfg, lm.weights_path, lm.trained, o.weights.seed),
+                         input_json(o.image, img, cfg.image_size(), norm), trace, logits, top);
+        out->commit();
+    }
+    if (!o.quiet || json_to_stdout) print_predictions(lm, top, text);
+    if (out && !json_to_stdout) std::fprintf(text, "trace written to %s (%zu steps)\n", o.output.c_str(), trace.steps().size());
+    return 0;
+}
+
+CLI::App* setup_shapes(CLI::App& app, ShapesCommand& o) {
+    CLI::App* cmd = app.add_subcommand("shapes", "Print every step's shape and MACs without computing anything");
+    add_model_options(*cmd, o.model);
+    return cmd;
+}
+
+int run_shapes(const ShapesCommand& o) {
+    const ModelConfig cfg = resolve_config(o.model);
+    const Model m = make_model(cfg);  // shape-only weights: nothing allocated, nothing computed
+    Trace trace;
+    const int S = cfg.image_size();
+    const Tensor x = Tensor::shape_only({3, S, S});
+    trace.record("input.normalize", "normalize", x, {"rgb", "img_h", "img_w"});
+    forward(m, x, trace);
+    shapes_table(trace).print(stdout);
+    int64_t macs = 0;
+    for (const Step& s : trace.steps()) macs += s.macs;
+    std::printf("%s: %zu steps, %s parameters, %s multiply-adds per image\n", cfg.name.c_str(),
+                trace.steps().size(), human_count((double)param_count(cfg)).c_str(), human_count((double)macs).c_str());
+    return 0;
+}
+
+}  // namespace vitrace::cli

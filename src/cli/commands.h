@@ -1,0 +1,41 @@
+// The subcommands. Each is an options struct with its defaults, a setup_…
+// that declares its flags, and a run_… that does the work and returns the exit code.
+#pragma once
+
+#include "cli/common.h"
+
+namespace vitrace::cli {
+
+struct TraceCommand {
+    ModelOptions model;
+    WeightOptions weights;
+    NormOptions norm;
+    std::string image;
+    std::string output;
+    std::string values = "summary";
+    std::string steps;
+    bool quiet = false;
+};
+CLI::App* setup_trace(CLI::App& app, TraceCommand& o);
+int run_trace(const TraceCommand& o);
+
+struct ShapesCommand {
+    ModelOptions model;
+};
+CLI::App* setup_shapes(CLI::App& app, ShapesCommand& o);
+int run_shapes(const ShapesCommand& o);
+
+struct ModelsCommand {};
+CLI::App* setup_models(CLI::App& app, ModelsCommand& o);
+int run_models(const ModelsCommand& o);
+
+struct BenchCommand {
+    ModelOptions model;
+    WeightOptions weights;
+    int repeat = 5;
+    bool json = false;
+};
+CLI::App* setup_bench(CLI::App& app, BenchCommand& o);
+int run_bench(const BenchCommand& o);
+
+}  // namespace vitrace::cli

@@ -1,0 +1,164 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "io/checkpoint.h"
+
+namespace vitrace::cli {
+
+int exit_code(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::Usage: return 2;
+        case ErrorKind::Input: return 3;
+        case ErrorKind::Checkpoint: return 4;
+        case ErrorKind::Config: return 5;
+        case ErrorKind::Output: return 6;
+        case ErrorKind::Internal: return 1;
+    }
+    return 1;
+}
+
+namespace {
+
+std::string one_line(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c == '\n' || c == '\r' || c == '\t') {
+            out += ' ';
+        } else if (c < 0x20 || c == 0x7F) {
+            char tmp[8];
+            std::snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            out += tmp;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+void print_error(const std::string& message) {
+    std::fprintf(stderr, "vitrace: error: %s\n", one_line(message).c_str());
+}
+
+void print_warning(const std::string& message) {
+    std::fprintf(stderr, "vitrace: warning: %s\n", one_line(message).c_str());
+}
+
+void add_model_options(CLI::App& cmd, ModelOptions& o) {
+    cmd.add_option("--model", o.model, "Model name (see `vitrace models`)")->required();
+    cmd.add_option("--image-size", o.image_size, "Input image side S in pixels");
+    cmd.add_option("--patch", o.patch, "Patch side P in pixels");
+    cmd.add_option("--width,--embed-dim", o.width, "Embedding width C");
+    cmd.add_option("--depth,--depths", o.depth, "Number of blocks")->delimiter(',');
+    cmd.add_option("--heads", o.heads, "Attention heads")->delimiter(',');
+    cmd.add_option("--mlp-ratio", o.mlp_ratio, "MLP hidden width as a multiple of C");
+    cmd.add_option("--pool", o.pool, "Pooling before the head: token (cls) or mean");
+    cmd.add_option("--classes", o.classes, "Outputs of the classifier head");
+}
+
+ModelConfig resolve_config(const ModelOptions& o) {
+    ModelConfig cfg = find_model(o.model);
+    ConfigOverrides ov;
+    ov.image_size = o.image_size;
+    ov.patch = o.patch;
+    ov.width = o.width;
+    ov.classes = o.classes;
+    ov.mlp_ratio = o.mlp_ratio;
+    auto single = [&](const std::vector<int>& v, const char* flag) -> std::optional<int> {
+        if (v.empty()) return std::nullopt;
+        if (v.size() != 1)
+            throw Error(ErrorKind::Usage, std::string(flag) + ": a ViT takes one number, got " +
+                                              std::to_string(v.size()));
+        return v[0];
+    };
+    ov.depth = single(o.depth, "--depth");
+    ov.heads = single(o.heads, "--heads");
+    if (!o.pool.empty()) {
+        if (o.pool == "token" || o.pool == "cls")
+            ov.pool = Pool::Token;
+        else if (o.pool == "mean" || o.pool == "avg")
+            ov.pool = Pool::Mean;
+        else
+            throw Error(ErrorKind::Usage, "--pool: expected token or mean, got '" + o.pool + "'");
+    }
+    apply_overrides(cfg, ov);
+    return cfg;
+}
+
+void add_weight_options(CLI::App& cmd, WeightOptions& o) {
+    cmd.add_option("--weights", o.weights, "safetensors checkpoint with timm's parameter names");
+    cmd.add_option("--seed", o.seed, "Seed of the random weights used without --weights")
+        ->capture_default_str();
+    cmd.add_flag("--allow-nonfinite", o.allow_nonfinite, "Load a checkpoint even if it has NaN or inf values");
+}
+
+LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w) {
+    LoadedModel lm;
+    lm.model = make_model(cfg);
+    lm.seed = w.seed;
+    if (!w.weights.empty()) {
+        LoadOptions lo;
+        lo.allow_nonfinite = w.allow_nonfinite;
+        load_checkpoint(lm.model, w.weights, lo);
+        lm.weights_path = w.weights;
+        lm.trained = true;
+    } else {
+        init_random(lm.model, w.seed);
+    }
+    return lm;
+}
+
+void add_norm_options(CLI::App& cmd, NormOptions& o) {
+    cmd.add_option("--mean", o.mean, "Per-channel mean, r,g,b")->delimiter(',')->capture_default_str();
+    cmd.add_option("--std", o.std, "Per-channel std, r,g,b")->delimiter(',')->capture_default_str();
+}
+
+Normalization normalization(const NormOptions& o) {
+    if (o.mean.size() != 3) throw Error(ErrorKind::Usage, "--mean: expected 3 numbers r,g,b, got " + std::to_string(o.mean.size()));
+    if (o.std.size() != 3) throw Error(ErrorKind::Usage, "--std: expected 3 numbers r,g,b, got " + std::to_string(o.std.size()));
+    Normalization n;
+    for (int c = 0; c < 3; c++) {
+        if (!(o.std[c] > 0) || !std::isfinite(o.std[c]) || !std::isfinite(o.mean[c]))
+            throw Error(ErrorKind::Usage, "--mean/--std: expected finite numbers and std > 0");
+        n.mean[c] = o.mean[c];
+        n.std[c] = o.std[c];
+    }
+    return n;
+}
+
+Progress::Progress(Trace& trace, const std::string& label) {
+    if (!isatty(STDERR_FILENO)) return;
+    active_ = true;
+    const auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    trace.on_step = [=](const Step& s) mutable {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - start < std::chrono::milliseconds(300) || now - last < std::chrono::milliseconds(100)) return;
+        last = now;
+        std::fprintf(stderr, "\r\033[K%s: step %d %s", label.c_str(), s.index, s.name.c_str());
+        std::fflush(stderr);
+    };
+}
+
+Progress::~Progress() {
+    if (active_) std::fprintf(stderr, "\r\033[K");
+}
+
+std::string human_count(double n) {
+    const char* units[] = {"", "k", "M", "G", "T"};
+    int u = 0;
+    while (std::abs(n) >= 1000 && u < 4) {
+        n /= 1000;
+        u++;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f%s" : "%.2f%s", n, units[u]);
+    return buf;
+}
+
+}  // namespace vitrace::cli

@@ -1,0 +1,71 @@
+// What the subcommands share: the model flags, building a model, exit codes,
+// messages and the progress line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "io/image.h"
+
+namespace vitrace::cli {
+
+// Exit codes, one per kind of failure (docs/cli.md).
+int exit_code(ErrorKind kind);
+
+// "vitrace: error: ..." on one line; control characters in the message are escaped.
+void print_error(const std::string& message);
+void print_warning(const std::string& message);
+
+// --model and the flags that override its configuration.
+struct ModelOptions {
+    std::string model;
+    std::optional<int> image_size, patch, width, classes;
+    std::vector<int> depth, heads;  // one value for ViT
+    std::optional<double> mlp_ratio;
+    std::string pool;  // token | mean
+};
+void add_model_options(CLI::App& cmd, ModelOptions& o);
+ModelConfig resolve_config(const ModelOptions& o);
+
+// --weights, --seed, --allow-nonfinite
+struct WeightOptions {
+    std::string weights;
+    uint64_t seed = 0;
+    bool allow_nonfinite = false;
+};
+void add_weight_options(CLI::App& cmd, WeightOptions& o);
+
+// The model with its weights: loaded from --weights, or seeded random.
+struct LoadedModel {
+    Model model;
+    std::string weights_path;  // empty: seeded random weights
+    bool trained = false;
+    uint64_t seed = 0;
+};
+LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w);
+
+// --mean and --std
+struct NormOptions {
+    std::vector<float> mean = {0.485f, 0.456f, 0.406f};
+    std::vector<float> std = {0.229f, 0.224f, 0.225f};
+};
+void add_norm_options(CLI::App& cmd, NormOptions& o);
+Normalization normalization(const NormOptions& o);
+
+// A progress line on stderr while a trace runs, when stderr is a terminal.
+class Progress {
+public:
+    explicit Progress(Trace& trace, const std::string& label);
+    ~Progress();
+
+private:
+    bool active_ = false;
+};
+
+std::string human_count(double n);  // 17.56G, 5.72M, 8.1k
+
+}  // namespace vitrace::cli

@@ -1,0 +1,51 @@
+// vitrace: see how vision transformers work, one explicit loop at a time.
+//
+// main only wires the subcommands together and turns errors into one line on
+// stderr and an exit code (docs/cli.md).
+#include <new>
+
+#include "cli/commands.h"
+
+using namespace vitrace;
+using namespace vitrace::cli;
+
+int main(int argc, char** argv) {
+    CLI::App app{"vitrace: trace Vision Transformers and Swin Transformers step by step", "vitrace"};
+    app.set_version_flag("--version", VITRACE_VERSION);
+    app.require_subcommand(1);
+
+    TraceCommand trace;
+    ShapesCommand shapes;
+    ModelsCommand models;
+    BenchCommand bench;
+    CLI::App* trace_cmd = setup_trace(app, trace);
+    CLI::App* shapes_cmd = setup_shapes(app, shapes);
+    CLI::App* models_cmd = setup_models(app, models);
+    CLI::App* bench_cmd = setup_bench(app, bench);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {  // --help, --version
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        print_error(std::string(e.what()) + " (see vitrace --help)");
+        return exit_code(ErrorKind::Usage);
+    }
+
+    try {
+        if (trace_cmd->parsed()) return run_trace(trace);
+        if (shapes_cmd->parsed()) return run_shapes(shapes);
+        if (models_cmd->parsed()) return run_models(models);
+        if (bench_cmd->parsed()) return run_bench(bench);
+    } catch (const Error& e) {
+        print_error(e.what());
+        return exit_code(e.kind);
+    } catch (const std::bad_alloc&) {
+        print_error("out of memory");
+        return exit_code(ErrorKind::Internal);
+    } catch (const std::exception& e) {
+        print_error(std::string("internal error: ") + e.what());
+        return exit_code(ErrorKind::Internal);
+    }
+    return exit_code(ErrorKind::Internal);
+}

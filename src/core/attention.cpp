@@ -1,0 +1,117 @@
+#include "core/attention.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/linear.h"
+
+namespace vitrace {
+
+void split_heads(Tensor& out, const Tensor& qkv, int heads) {
+    const int64_t T = qkv.dim(-2);
+    const int64_t C = qkv.dim(-1) / 3;
+    const int64_t head_dim = C / heads;
+    const int64_t B = qkv.numel() / (T * 3 * C);
+    Shape shape = {3};
+    shape.insert(shape.end(), qkv.shape.begin(), qkv.shape.end() - 2);
+    shape.insert(shape.end(), {heads, T, head_dim});
+    if (!prepare(out, shape, qkv)) return;
+#pragma omp parallel for collapse(2) schedule(static) if (qkv.numel() > 65536)
+    for (int64_t s = 0; s < 3; s++) {          // 0: q, 1: k, 2: v
+        for (int64_t b = 0; b < B; b++) {
+            for (int64_t h = 0; h < heads; h++) {
+                for (int64_t t = 0; t < T; t++) {
+                    // qkv[b, t, s, h, :] -> out[s, b, h, t, :]
+                    const float* src = &qkv[((b * T + t) * 3 + s) * C + h * head_dim];
+                    float* dst = &out[(((s * B + b) * heads + h) * T + t) * head_dim];
+                    std::copy(src, src + head_dim, dst);
+                }
+            }
+        }
+    }
+}
+
+void attention_scores(Tensor& scores, const Tensor& qkvh) {
+    const int64_t T = qkvh.dim(-2);
+    const int64_t head_dim = qkvh.dim(-1);
+    const int64_t BH = qkvh.numel() / (3 * T * head_dim);  // B · heads
+    Shape shape(qkvh.shape.begin() + 1, qkvh.shape.end() - 1);
+    shape.push_back(T);
+    count_macs(BH * T * T * head_dim);
+    if (!prepare(scores, shape, qkvh)) return;
+    const float* q = qkvh.ptr();
+    const float* k = q + BH * T * head_dim;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t bh = 0; bh < BH; bh++) {
+        // scores[bh] = q[bh] · k[bh]ᵀ: [T, head_dim] · [T, head_dim]ᵀ
+        matmul_nt(&scores[bh * T * T], q + bh * T * head_dim, k + bh * T * head_dim,
+                  static_cast<int>(T), static_cast<int>(T), static_cast<int>(head_dim));
+    }
+}
+
+void scale_scores(Tensor& scores, float scale) {
+    if (!scores.has_data()) return;
+    const int64_t n = scores.numel();
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) scores[i] *= scale;
+}
+
+void softmax_rows(Tensor& x) {
+    if (!x.has_data()) return;
+    const int64_t T = x.dim(-1);
+    const int64_t rows = x.numel() / T;
+#pragma omp parallel for schedule(static) if (rows * T > 32768)
+    for (int64_t r = 0; r < rows; r++) {
+        float* x_r = &x[r * T];  // x[r, :]
+        // Subtracting the row max changes nothing mathematically (it cancels in
+        // the ratio) but keeps every exp() argument <= 0, so nothing overflows.
+        float mx = x_r[0];
+        for (int64_t j = 1; j < T; j++) mx = std::max(mx, x_r[j]);
+        float sum = 0.0f;
+        for (int64_t j = 0; j < T; j++) {
+            x_r[j] = std::exp(x_r[j] - mx);
+            sum += x_r[j];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < T; j++) x_r[j] *= inv;
+    }
+}
+
+void weighted_sum(Tensor& out, const Tensor& attn, const Tensor& qkvh) {
+    const int64_t T = qkvh.dim(-2);
+    const int64_t head_dim = qkvh.dim(-1);
+    const int64_t BH = qkvh.numel() / (3 * T * head_dim);
+    Shape shape(qkvh.shape.begin() + 1, qkvh.shape.end());
+    count_macs(BH * T * T * head_dim);
+    if (!prepare(out, shape, attn)) return;
+    const float* v = qkvh.ptr() + 2 * BH * T * head_dim;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t bh = 0; bh < BH; bh++) {
+        // out[bh] = attn[bh] · v[bh]: [T, T] · [T, head_dim]
+        matmul_nn(&out[bh * T * head_dim], &attn[bh * T * T], v + bh * T * head_dim,
+                  static_cast<int>(T), static_cast<int>(head_dim), static_cast<int>(T));
+    }
+}
+
+void merge_heads(Tensor& out, const Tensor& o) {
+    const int64_t heads = o.dim(-3);
+    const int64_t T = o.dim(-2);
+    const int64_t head_dim = o.dim(-1);
+    const int64_t C = heads * head_dim;
+    const int64_t B = o.numel() / (heads * T * head_dim);
+    Shape shape(o.shape.begin(), o.shape.end() - 3);
+    shape.insert(shape.end(), {T, C});
+    if (!prepare(out, shape, o)) return;
+#pragma omp parallel for collapse(2) schedule(static) if (o.numel() > 65536)
+    for (int64_t b = 0; b < B; b++) {
+        for (int64_t t = 0; t < T; t++) {
+            for (int64_t h = 0; h < heads; h++) {
+                // o[b, h, t, :] -> out[b, t, h·head_dim : (h+1)·head_dim]
+                const float* src = &o[((b * heads + h) * T + t) * head_dim];
+                std::copy(src, src + head_dim, &out[(b * T + t) * C + h * head_dim]);
+            }
+        }
+    }
+}
+
+}  // namespace vitrace

@@ -1,0 +1,76 @@
+// Models by timm name: the built-in configurations, overrides, weights and the
+// forward pass of either family behind one interface.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/trace.h"
+#include "core/vit.h"
+
+namespace vitrace {
+
+enum class Family { ViT, Swin };
+const char* family_name(Family f);
+
+struct ModelConfig {
+    std::string name;       // timm name, e.g. "vit_base_patch16_224"
+    Family family = Family::ViT;
+    VitConfig vit;
+    std::vector<std::string> class_names;  // empty: labels are null in the output
+    std::string summary;                   // one line for `vitrace models`
+
+    int image_size() const { return vit.image_size; }
+    int classes() const { return vit.classes; }
+};
+
+const std::vector<ModelConfig>& builtin_models();
+// Throws Error(Config) listing the known names when `name` is not one.
+ModelConfig find_model(std::string_view name);
+
+// Flags that override fields of a built-in configuration. Unset fields keep it.
+struct ConfigOverrides {
+    std::optional<int> image_size, patch, width, depth, heads, classes;
+    std::optional<double> mlp_ratio;
+    std::optional<Pool> pool;
+};
+
+// Applies the overrides and validates the result (throws Error(Config)).
+void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o);
+
+struct Model {
+    ModelConfig config;
+    VitWeights vit;
+};
+
+// A model with shape-only weights: enough for `vitrace shapes`.
+Model make_model(const ModelConfig& cfg);
+
+// fn(name, tensor, kind, fan_in) for every parameter, with timm's names.
+using ParamFn = std::function<void(const std::string&, Tensor&, ParamKind, int64_t)>;
+void visit_params(Model& m, const ParamFn& fn);
+int64_t param_count(const ModelConfig& cfg);
+
+// The documented seeded initialisation, the same on every machine:
+// element i of the tensor named T gets u = hash(seed, T, i) in [0, 1) and
+//   Matrix, Bias       (2u - 1) / sqrt(fan_in)     as a fresh nn.Linear / nn.Conv2d
+//   Embedding          (2u - 1) · 0.02 · sqrt(3)    uniform with std 0.02
+//   NormScale 1, NormShift 0                        as a fresh nn.LayerNorm
+void init_random(Model& m, uint64_t seed);
+
+struct Prediction {
+    int index = 0;
+    std::string label;  // empty when the model has no class names
+    double score = 0;   // softmax probability
+};
+
+// The k most likely classes, best first.
+std::vector<Prediction> top_k(const Tensor& logits, int k, const std::vector<std::string>& class_names);
+
+// logits [classes] <- image [3, S, S], normalised. A shape-only image or
+// shape-only weights give shape-only steps: shapes and MACs, no values.
+Tensor forward(const Model& m, const Tensor& image, Trace& trace);
+
+}  // namespace vitrace

@@ -1,0 +1,43 @@
+#include "core/patch.h"
+
+#include <algorithm>
+
+namespace vitrace {
+
+void patchify(Tensor& patches, const Tensor& image, int P) {
+    const int64_t H = image.dim(1), W = image.dim(2);
+    const int64_t h = H / P, w = W / P;
+    const int64_t patch_dim = 3 * P * P;
+    if (!prepare(patches, {h * w, patch_dim}, image)) return;
+    for (int64_t py = 0; py < h; py++) {
+        for (int64_t px = 0; px < w; px++) {
+            float* p_n = &patches[(py * w + px) * patch_dim];  // patches[n, :], n = py·w + px
+            for (int64_t c = 0; c < 3; c++)
+                for (int64_t ky = 0; ky < P; ky++)
+                    for (int64_t kx = 0; kx < P; kx++)
+                        // image[c, py·P + ky, px·P + kx] -> patches[n, (c·P + ky)·P + kx]
+                        p_n[(c * P + ky) * P + kx] = image[(c * H + py * P + ky) * W + px * P + kx];
+        }
+    }
+}
+
+void patch_merge(Tensor& out, const Tensor& x) {
+    const int64_t H = x.dim(0), W = x.dim(1), C = x.dim(2);
+    const int64_t H2 = H / 2, W2 = W / 2;
+    if (!prepare(out, {H2, W2, 4 * C}, x)) return;
+    // (row offset, column offset) of the four parts, in channel order
+    constexpr int offsets[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
+    for (int64_t i = 0; i < H2; i++) {
+        for (int64_t j = 0; j < W2; j++) {
+            float* o_ij = &out[(i * W2 + j) * 4 * C];  // out[i, j, :]
+            for (int part = 0; part < 4; part++) {
+                const int64_t y = 2 * i + offsets[part][0];
+                const int64_t xx = 2 * j + offsets[part][1];
+                const float* src = &x[(y * W + xx) * C];  // x[y, xx, :]
+                std::copy(src, src + C, o_ij + part * C);
+            }
+        }
+    }
+}
+
+}  // namespace vitrace

@@ -1,0 +1,21 @@
+// Patches: cutting the image into patches, and Swin's merging of 2×2 patches.
+#pragma once
+
+#include "core/tensor.h"
+
+namespace vitrace {
+
+// Cuts the image into non-overlapping P×P patches, row by row, and flattens each
+// patch in (channel, row, column) order: the order of a Conv2d weight
+// [C, 3, P, P] flattened to [C, 3·P·P]. The patch embedding is then one linear
+// layer: Conv2d(3, C, kernel=P, stride=P) is exactly patches · weightᵀ + bias.
+// patches [h·w, 3·P·P] <- image [3, H, W], with h = H / P, w = W / P
+void patchify(Tensor& patches, const Tensor& image, int P);
+
+// Swin's patch merging, the concatenation: each 2×2 group of neighbouring tokens
+// becomes one token with 4C channels, in the order
+//   x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]   (row offset first)
+// out [H/2, W/2, 4C] <- x [H, W, C]
+void patch_merge(Tensor& out, const Tensor& x);
+
+}  // namespace vitrace

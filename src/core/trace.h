@@ -1,0 +1,90 @@
+// The trace: one record per step of a forward pass, in order.
+//
+// A model's forward function calls `trace.record(name, op, tensor, dims)` once
+// after each step. The record keeps the shape, the dimension names, one-pass
+// statistics, the multiply-adds and the time of that step, and as many of the
+// values as the options ask for. It never computes anything of the model itself.
+// Writing the trace as JSON is the I/O layer's job (io/trace_json.h).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace vitrace {
+
+enum class ValuesMode { None, Summary, Full };
+
+const char* values_mode_name(ValuesMode mode);
+ValuesMode parse_values_mode(std::string_view name);  // throws Error(Usage)
+
+// How many leading values a step carries in summary mode.
+inline constexpr int kSummaryValues = 8;
+
+struct Stats {
+    double min = 0, max = 0, mean = 0, std = 0;  // std is the population std (divides by n)
+    int64_t nonfinite = 0;                       // NaN and ±inf, left out of the four above
+};
+
+// One pass over the values: min, max, mean, std and the count of non-finite values.
+Stats compute_stats(const float* x, int64_t n);
+
+struct Step {
+    int index = 0;
+    std::string name;               // timm module path, e.g. "blocks.3.attn.softmax"
+    std::string op;                 // what the step does, e.g. "softmax"
+    Shape shape;                    // without the batch axis: the batch is always 1
+    std::vector<std::string> dims;  // one name per axis, e.g. {"heads", "N", "N"}
+    bool computed = false;          // false in shape-only runs: no stats, no values
+    Stats stats;
+    ValuesMode values_mode = ValuesMode::None;
+    std::vector<float> values;      // all of them (Full), the first kSummaryValues (Summary), none
+    int64_t macs = 0;               // multiply-adds this step performed
+    double time_ms = 0;             // wall time since the previous step was recorded
+};
+
+struct TraceOptions {
+    ValuesMode values = ValuesMode::Summary;
+    // Glob patterns ('*' any run of characters, '?' one). Steps whose name
+    // matches one get all their values; the others get `values`, at most Summary.
+    std::vector<std::string> full_steps;
+};
+
+bool glob_match(std::string_view pattern, std::string_view text);
+
+class Trace {
+public:
+    explicit Trace(TraceOptions options = {});
+
+    // Records `t` as the next step. `dims` names every axis of t.
+    void record(std::string_view name, std::string_view op, const Tensor& t,
+                std::initializer_list<std::string_view> dims);
+
+    const std::vector<Step>& steps() const { return steps_; }
+    const Step* find(std::string_view name) const;
+    const TraceOptions& options() const { return options_; }
+
+    // Patterns of options().full_steps that matched no step so far.
+    std::vector<std::string> unmatched_patterns() const;
+
+    // Called after each record; the command line uses it for its progress line.
+    std::function<void(const Step&)> on_step;
+
+    // Starts the clock for the next step's time_ms and drops uncounted MACs.
+    void restart_clock();
+
+private:
+    ValuesMode mode_for(std::string_view name);  // also marks the patterns that match
+
+    TraceOptions options_;
+    std::vector<Step> steps_;
+    std::vector<bool> pattern_used_;
+    std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace vitrace

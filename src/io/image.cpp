@@ -1,0 +1,211 @@
+#include "io/image.h"
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace vitrace {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, const std::string& why) {
+    throw Error(ErrorKind::Input, "image " + what + ": " + why);
+}
+
+bool is_png(const uint8_t* b, size_t n) {
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    return n >= 8 && std::memcmp(b, sig, 8) == 0;
+}
+
+bool is_jpeg(const uint8_t* b, size_t n) { return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+
+uint32_t be32(const uint8_t* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+uint32_t crc32(const uint8_t* p, size_t n) {
+    static const auto table = [] {
+        std::array<uint32_t, 256> t{};
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[i] = c;
+        }
+        return t;
+    }();
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+// stb_image decodes what it can of a damaged file without complaint, so the
+// file's structure is checked first: every PNG chunk whole and with a correct
+// CRC up to IEND; every JPEG segment whole up to the EOI marker.
+void check_png_structure(const uint8_t* b, size_t n, const std::string& what) {
+    size_t p = 8;
+    while (true) {
+        if (p + 12 > n) fail(what, "truncated PNG: the file ends before the IEND chunk");
+        const uint32_t len = be32(b + p);
+        if (len > 0x7FFFFFFFu || p + 12 + len > n)
+            fail(what, "truncated PNG: a chunk of " + std::to_string(len) + " bytes runs past the end of the file");
+        const uint8_t* type = b + p + 4;
+        if (crc32(type, 4 + len) != be32(b + p + 8 + len))
+            fail(what, "corrupt PNG: chunk '" + std::string(reinterpret_cast<const char*>(type), 4) +
+                           "' at byte " + std::to_string(p) + " fails its CRC check");
+        if (std::memcmp(type, "IEND", 4) == 0) return;
+        p += 12 + len;
+    }
+}
+
+void check_jpeg_structure(const uint8_t* b, size_t n, const std::string& what) {
+    size_t p = 2;  // after SOI
+    while (true) {
+        while (p < n && b[p] != 0xFF) p++;  // entropy-coded data after SOS
+        while (p < n && b[p] == 0xFF) p++;  // fill bytes
+        if (p >= n) fail(what, "truncated JPEG: the file ends before the EOI marker");
+        const uint8_t marker = b[p++];
+        if (marker == 0xD9) return;                                   // EOI
+        if (marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // stuffed byte, RSTn
+        if (marker == 0x01) continue;                                  // TEM
+        if (p + 2 > n) fail(what, "truncated JPEG: the file ends inside a marker segment");
+        const size_t len = (size_t)b[p] << 8 | b[p + 1];
+        if (len < 2 || p + len > n) fail(what, "truncated JPEG: a segment runs past the end of the file");
+        p += len;
+    }
+}
+
+std::string extension(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    const auto dot = path.find_last_of('.');
+    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return "";
+    std::string ext = path.substr(dot + 1);
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return ext;
+}
+
+}  // namespace
+
+DecodedImage decode_image(const uint8_t* bytes, size_t size, const std::string& what) {
+    if (size == 0) fail(what, "the file is empty");
+    DecodedImage img;
+    if (is_png(bytes, size)) {
+        img.format = "png";
+        check_png_structure(bytes, size, what);
+    } else if (is_jpeg(bytes, size)) {
+        img.format = "jpeg";
+        check_jpeg_structure(bytes, size, what);
+    } else {
+        fail(what, "not a PNG or JPEG image (its first bytes match neither format)");
+    }
+    if (size > static_cast<size_t>(INT32_MAX)) fail(what, "the file is larger than 2 GB");
+    const int len = static_cast<int>(size);
+
+    int w = 0, h = 0, c = 0;
+    if (!stbi_info_from_memory(bytes, len, &w, &h, &c))
+        fail(what, std::string("cannot read the ") + img.format + " header (" + stbi_failure_reason() + ")");
+    if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || (int64_t)w * h > kMaxImagePixels)
+        fail(what, std::to_string(w) + "x" + std::to_string(h) + " pixels is above the limit of " +
+                       std::to_string(kMaxImageSide) + " pixels a side and " +
+                       std::to_string(kMaxImagePixels / (1024 * 1024)) + " megapixels");
+
+    unsigned char* px = stbi_load_from_memory(bytes, len, &w, &h, &c, 3);
+    if (!px) fail(what, std::string("cannot decode the ") + img.format + " data (" + stbi_failure_reason() + ")");
+    img.width = w;
+    img.height = h;
+    img.channels_in_file = c;
+    img.rgb.assign(px, px + (size_t)w * h * 3);
+    stbi_image_free(px);
+    return img;
+}
+
+DecodedImage read_image(const std::string& path, std::string* warning) {
+    const std::string what = "'" + path + "'";
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    if (!f) fail(what, std::string("cannot open it (") + std::strerror(errno) + ")");
+    const std::streamoff size = f.tellg();
+    if (size < 0) fail(what, "cannot read it (is it a directory?)");
+    if (size > (std::streamoff)512 * 1024 * 1024) fail(what, "the file is larger than 512 MB");
+    std::vector<uint8_t> bytes(static_cast<size_t>(size));
+    f.seekg(0);
+    if (size > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), size))
+        fail(what, "cannot read it (is it a directory?)");
+    DecodedImage img = decode_image(bytes.data(), bytes.size(), what);
+
+    const std::string ext = extension(path);
+    const bool ext_png = ext == "png", ext_jpeg = ext == "jpg" || ext == "jpeg";
+    if (warning && ((ext_png && img.format != "png") || (ext_jpeg && img.format != "jpeg")))
+        *warning = "image " + what + " is a " + img.format + " file despite its ." + ext +
+                   " extension; decoded as " + img.format;
+    return img;
+}
+
+CropBox centre_square(int width, int height) {
+    const int side = std::min(width, height);
+    return {(width - side) / 2, (height - side) / 2, side};
+}
+
+nlohmann::ordered_json input_json(const std::string& path, const DecodedImage& img, int S,
+                                  const Normalization& norm) {
+    const bool untouched = img.width == S && img.height == S;
+    const CropBox box = centre_square(img.width, img.height);
+    nlohmann::ordered_json resize = untouched
+        ? nlohmann::ordered_json{{"method", "none"}}
+        : nlohmann::ordered_json{{"method", "centre_crop_resize"},
+                                 {"crop", {{"x", box.x0}, {"y", box.y0}, {"side", box.side}}},
+                                 {"filter", "stb_image_resize default"}};
+    return {{"path", path},
+            {"format", img.format},
+            {"original_size", {{"width", img.width}, {"height", img.height}}},
+            {"channels_in_file", img.channels_in_file},
+            {"preprocessing",
+             {{"image_size", S},
+              {"resize", resize},
+              {"scale", "1/255"},
+              {"mean", norm.mean},
+              {"std", norm.std}}}};
+}
+
+Tensor preprocess(const DecodedImage& img, int S, const Normalization& norm, Trace& trace) {
+    const int w = img.width, h = img.height;
+    Tensor decoded = Tensor::zeros({h, w, 3});  // [img_h, img_w, rgb], 0..255
+    std::copy(img.rgb.begin(), img.rgb.end(), decoded.data.begin());
+    trace.record("input.decode", "decode", decoded, {"img_h", "img_w", "rgb"});
+
+    std::vector<uint8_t> square;  // [S, S, rgb]
+    const bool untouched = (w == S && h == S);
+    if (untouched) {
+        square = img.rgb;
+    } else {
+        // The centred square of side min(h, w), resized to S×S: the same region as
+        // resizing the shorter side to S and cropping the centre, without ever
+        // holding the larger resized image.
+        const CropBox box = centre_square(w, h);
+        square.resize((size_t)S * S * 3);
+        const uint8_t* src = img.rgb.data() + ((size_t)box.y0 * w + box.x0) * 3;
+        if (!stbir_resize_uint8(src, box.side, box.side, w * 3, square.data(), S, S, S * 3, 3))
+            throw Error(ErrorKind::Internal, "stb_image_resize failed");
+    }
+    Tensor resized = Tensor::zeros({S, S, 3});  // [img_h, img_w, rgb]
+    std::copy(square.begin(), square.end(), resized.data.begin());
+    trace.record("input.resize", untouched ? "none" : "resize", resized, {"img_h", "img_w", "rgb"});
+
+    // torchvision: ToTensor(), pixels / 255 with the channel axis first
+    Tensor x = Tensor::zeros({3, S, S});  // [rgb, img_h, img_w]
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < S; y++)
+            for (int xx = 0; xx < S; xx++)
+                x[((int64_t)c * S + y) * S + xx] = resized[((int64_t)y * S + xx) * 3 + c] / 255.0f;
+    trace.record("input.scale", "scale", x, {"rgb", "img_h", "img_w"});
+
+    // torchvision: Normalize(mean, std)
+    for (int c = 0; c < 3; c++) {
+        float* x_c = &x[(int64_t)c * S * S];  // x[c, :, :]
+        for (int64_t i = 0; i < (int64_t)S * S; i++) x_c[i] = (x_c[i] - norm.mean[c]) / norm.std[c];
+    }
+    trace.record("input.normalize", "normalize", x, {"rgb", "img_h", "img_w"});
+    return x;
+}
+
+}  // namespace vitrace

@@ -1,0 +1,27 @@
+// The JSON trace, format "vitrace.trace/1" (docs/trace-format.md).
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/model.h"
+#include "core/trace.h"
+
+namespace vitrace {
+
+inline constexpr const char* kTraceFormat = "vitrace.trace/1";
+
+// The "model" object: name, family, config, parameter count and where the
+// weights came from (weights_path empty: seeded random, untrained).
+nlohmann::ordered_json model_json(const ModelConfig& cfg, const std::string& weights_path, bool trained,
+                                  uint64_t seed);
+
+// Writes the whole document. Values are written with the fewest digits that
+// read back to the same float; NaN and infinities, which JSON lacks, as null.
+void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const nlohmann::ordered_json& input,
+                      const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top);
+
+}  // namespace vitrace
