@@ -119,7 +119,7 @@ int run_trace(const TraceCommand& o) {
         out->commit();
     }
     if (!o.quiet || json_to_stdout) print_predictions(lm, top, text);
-    if (out && !json_to_stdout) std::fprintf(text, "trace written to %s (%zu steps)\n", o.output.c_str(), trace.steps().size());
+    if (out && !json_to_stdout && !o.quiet) std::fprintf(text, "trace written to %s (%zu steps)\n", o.output.c_str(), trace.steps().size());
     return 0;
 }
 

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Full-size logit parity: vitrace against PyTorch on the same timm-named weights.
+
+    /usr/bin/python3 tests/reference/parity.py --vitrace build/vitrace --model vit_tiny_patch16_224 \
+        --workdir /tmp/parity [--dtype F32|F16|BF16] [--tolerance 1e-4]
+
+It builds the reference model (models.py) at the model's real size, gives it
+seeded random weights, writes them as a safetensors checkpoint with timm's
+names, draws a 224x224 test image, and runs
+
+    vitrace trace --model M --weights W --image IMG --mean ... --std ... --values none -o out.json
+
+then compares output.logits with PyTorch's, printing the largest difference.
+Exit 0: within tolerance; 1: not; 77: PyTorch is not installed (ctest: skipped).
+Large checkpoints are written to --workdir, never to the repository.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+try:
+    import numpy as np
+    import torch
+except ImportError:
+    print("parity: python3-torch is not installed; skipping")
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import models  # noqa: E402
+import refio  # noqa: E402
+
+
+def build(name, seed):
+    gen = torch.Generator().manual_seed(seed)
+    if name in models.VIT_CONFIGS:
+        model = models.VisionTransformer(models.vit_config(name))
+    else:
+        sys.exit(f"parity: no reference for model {name}")
+    models.randomize(model, gen)
+    return model.eval()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--vitrace", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tolerance", type=float, default=1e-4)
+    a = ap.parse_args()
+
+    torch.set_num_threads(2)
+    os.makedirs(a.workdir, exist_ok=True)
+    tag = f"{a.model}_{a.dtype}_{a.seed}"
+    weights = os.path.join(a.workdir, tag + ".safetensors")
+    image = os.path.join(a.workdir, tag + ".png")
+    out = os.path.join(a.workdir, tag + ".json")
+    mean, std = [0.5, 0.45, 0.4], [0.25, 0.3, 0.2]
+
+    model = build(a.model, a.seed)
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    refio.save_safetensors(weights, state, dtype=a.dtype)
+    if a.dtype != "F32":
+        # PyTorch computes with exactly the values the file holds.
+        held = {k: (v.astype(np.float16).astype(np.float32) if a.dtype == "F16" else refio.bf16_round(v))
+                for k, v in state.items()}
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in held.items()})
+
+    S = model.cfg["image_size"]
+    rgb = refio.smooth_image(np.random.default_rng(a.seed), S)
+    refio.write_png(image, rgb)
+    with torch.no_grad():
+        _, x = models.preprocess_steps(rgb, mean, std)
+        want = model(x[None])[0].numpy()
+
+    cmd = [a.vitrace, "trace", "--model", a.model, "--weights", weights, "--image", image,
+           "--mean", ",".join(map(str, mean)), "--std", ",".join(map(str, std)), "--values", "none", "-o", out, "-q"]
+    t0 = time.time()
+    subprocess.run(cmd, check=True)
+    elapsed = time.time() - t0
+    with open(out) as f:
+        got = np.array(json.load(f)["output"]["logits"], dtype=np.float64)
+
+    diff = np.abs(got - want).max()
+    print(f"parity {a.model} {a.dtype}: {len(got)} logits, |logit| up to {np.abs(want).max():.3f}, "
+          f"max |vitrace - pytorch| = {diff:.3g} (tolerance {a.tolerance:g}); vitrace run {elapsed:.1f} s")
+    print(f"  vitrace {got[:4]}\n  pytorch {want[:4]}")
+    for path in (weights, image, out):
+        os.remove(path)
+    sys.exit(0 if diff <= a.tolerance else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+// Matrix products and nn.Linear: hand-computed cases, and the fast kernels
+// held to their naive twins on shapes that hit every edge of the blocking.
+#include <boost/test/unit_test.hpp>
+
+#include <random>
+
+#include "../test_util.h"
+#include "core/linear.h"
+
+using namespace vitrace;
+using test::check_close;
+
+namespace {
+
+std::vector<float> random_values(size_t n, uint32_t seed) {
+    std::mt19937 gen(seed);
+    std::normal_distribution<float> d;
+    std::vector<float> v(n);
+    for (auto& x : v) x = d(gen);
+    return v;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(linear_products)
+
+BOOST_AUTO_TEST_CASE(matmul_nt_by_hand) {
+    // a [2, 3] · b [2, 3]ᵀ
+    const float a[] = {1, 2, 3, 4, 5, 6};
+    const float b[] = {1, 0, -1, 2, 1, 0};
+    const float want[] = {1 - 3, 2 + 2, 4 - 6, 8 + 5};
+    float naive[4], fast[4];
+    matmul_nt_naive(naive, a, b, 2, 2, 3);
+    matmul_nt(fast, a, b, 2, 2, 3);
+    check_close("matmul_nt_naive", naive, want, 4, test::kExact);
+    check_close("matmul_nt", fast, want, 4, test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(matmul_nn_by_hand) {
+    // a [2, 2] · b [2, 3]
+    const float a[] = {1, 2, 3, 4};
+    const float b[] = {1, 0, 2, 0, 1, -1};
+    const float want[] = {1, 2, 0, 3, 4, 2};
+    float naive[6], fast[6];
+    matmul_nn_naive(naive, a, b, 2, 3, 2);
+    matmul_nn(fast, a, b, 2, 3, 2);
+    check_close("matmul_nn_naive", naive, want, 6, test::kExact);
+    check_close("matmul_nn", fast, want, 6, test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(fast_kernels_equal_naive_twins) {
+    // Sizes below, at and past every block edge (MR, NR, KC), and the real ViT-B/16 shapes.
+    const int shapes[][3] = {{1, 1, 1},   {1, 37, 5},    {7, 1, 300},    {9, 33, 257},  {17, 64, 256},
+                             {197, 197, 64}, {197, 64, 197}, {49, 96, 32}, {197, 2304, 768}};
+    for (const auto& s : shapes) {
+        const int M = s[0], N = s[1], K = s[2];
+        const auto a = random_values((size_t)M * K, 1);
+        const auto b_nt = random_values((size_t)N * K, 2);
+        const auto b_nn = random_values((size_t)K * N, 3);
+        std::vector<float> naive((size_t)M * N), fast((size_t)M * N);
+        // Sums of K unit-variance products have size about sqrt(K).
+        const float tol = test::kFastVsNaive * std::sqrt((float)K);
+        const std::string dims = std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K);
+        matmul_nt_naive(naive.data(), a.data(), b_nt.data(), M, N, K);
+        matmul_nt(fast.data(), a.data(), b_nt.data(), M, N, K);
+        check_close("matmul_nt " + dims, fast.data(), naive.data(), naive.size(), tol);
+        matmul_nn_naive(naive.data(), a.data(), b_nn.data(), M, N, K);
+        matmul_nn(fast.data(), a.data(), b_nn.data(), M, N, K);
+        check_close("matmul_nn " + dims, fast.data(), naive.data(), naive.size(), tol);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(linear_adds_bias_and_counts_macs) {
+    Linear l{Tensor::from({2, 3}, {1, 0, 0, 1, 1, 1}), Tensor::from({2}, {10, 20})};
+    const Tensor x = Tensor::from({2, 3}, {1, 2, 3, 4, 5, 6});
+    Tensor y;
+    take_macs();
+    linear(y, x, l);
+    BOOST_CHECK_EQUAL(take_macs(), 2 * 3 * 2);
+    check_close("linear", y, Tensor::from({2, 2}, {11, 26, 14, 35}), test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(linear_without_bias) {
+    Linear l{Tensor::from({1, 2}, {2, -1}), Tensor{}};
+    Tensor y;
+    linear(y, Tensor::from({1, 2}, {3, 4}), l);
+    check_close("linear no bias", y, Tensor::from({1, 1}, {2}), test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(conv_weight_is_read_as_a_linear_layer) {
+    // A Conv2d weight [C=2, 3, P=1, P=1] on a flattened 1x1 patch of 3 channels.
+    Linear l{Tensor::from({2, 3, 1, 1}, {1, 2, 3, -1, 0, 1}), Tensor::from({2}, {0, 0.5f})};
+    Tensor y;
+    linear(y, Tensor::from({1, 3}, {1, 1, 2}), l);
+    check_close("conv as linear", y, Tensor::from({1, 2}, {9, 1.5f}), test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(shape_only_input_counts_but_computes_nothing) {
+    Linear l{Tensor::shape_only({768, 768}), Tensor::shape_only({768})};
+    Tensor y;
+    take_macs();
+    linear(y, Tensor::shape_only({197, 768}), l);
+    BOOST_CHECK(y.shape == Shape({197, 768}));
+    BOOST_CHECK(y.data.empty());
+    BOOST_CHECK_EQUAL(take_macs(), 197LL * 768 * 768);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
