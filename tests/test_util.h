@@ -54,6 +54,22 @@ inline void check_close(const std::string& what, const Tensor& actual, const Ten
     check_close(what, actual.ptr(), expected.ptr(), actual.data.size(), tol);
 }
 
+// Calls f, which must throw vitrace::Error of the given kind whose message
+// holds every phrase.
+template <class F>
+void check_error(ErrorKind kind, F&& f, const std::vector<std::string>& phrases) {
+    try {
+        f();
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        BOOST_CHECK_MESSAGE(e.kind == kind, "error kind " << (int)e.kind << ", expected " << (int)kind << ": " << msg);
+        for (const std::string& p : phrases)
+            BOOST_CHECK_MESSAGE(msg.find(p) != std::string::npos, "message lacks '" << p << "': " << msg);
+        return;
+    }
+    BOOST_ERROR("no vitrace::Error thrown; expected one saying '" << phrases.front() << "'");
+}
+
 struct RunResult {
     int exit_code = -1;
     std::string out, err;

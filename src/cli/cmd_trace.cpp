@@ -93,7 +93,7 @@ int run_trace(const TraceCommand& o) {
 
     // Fail on an unusable output path before any work is done.
     std::unique_ptr<OutputFile> out;
-    if (!o.output.empty()) out = std::make_unique<OutputFile>(o.output);
+    if (o.output) out = std::make_unique<OutputFile>(*o.output);
     const bool json_to_stdout = o.output == "-";
     std::FILE* text = json_to_stdout ? stderr : stdout;
 
@@ -119,7 +119,7 @@ int run_trace(const TraceCommand& o) {
         out->commit();
     }
     if (!o.quiet || json_to_stdout) print_predictions(lm, top, text);
-    if (out && !json_to_stdout && !o.quiet) std::fprintf(text, "trace written to %s (%zu steps)\n", o.output.c_str(), trace.steps().size());
+    if (out && !json_to_stdout && !o.quiet) std::fprintf(text, "trace written to %s (%zu steps)\n", out->path().c_str(), trace.steps().size());
     return 0;
 }
 

@@ -11,7 +11,7 @@ struct TraceCommand {
     WeightOptions weights;
     NormOptions norm;
     std::string image;
-    std::string output;
+    std::optional<std::string> output;  // -o: unset writes no JSON; "" is refused, not ignored
     std::string values = "summary";
     std::string steps;
     bool quiet = false;

@@ -53,11 +53,12 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
     cmd.add_option("--model", o.model, "Model name (see `vitrace models`)")->required();
     cmd.add_option("--image-size", o.image_size, "Input image side S in pixels");
     cmd.add_option("--patch", o.patch, "Patch side P in pixels");
-    cmd.add_option("--width,--embed-dim", o.width, "Embedding width C");
-    cmd.add_option("--depth,--depths", o.depth, "Number of blocks")->delimiter(',');
-    cmd.add_option("--heads", o.heads, "Attention heads")->delimiter(',');
+    cmd.add_option("--width,--embed-dim", o.width, "Embedding width C (Swin: of the first stage)");
+    cmd.add_option("--depth,--depths", o.depth, "Blocks (Swin: per stage, e.g. 2,2,6,2)")->delimiter(',');
+    cmd.add_option("--heads", o.heads, "Attention heads (Swin: per stage, e.g. 3,6,12,24)")->delimiter(',');
+    cmd.add_option("--window", o.window, "Swin window side M");
     cmd.add_option("--mlp-ratio", o.mlp_ratio, "MLP hidden width as a multiple of C");
-    cmd.add_option("--pool", o.pool, "Pooling before the head: token (cls) or mean");
+    cmd.add_option("--pool", o.pool, "ViT pooling before the head: token (cls) or mean");
     cmd.add_option("--classes", o.classes, "Outputs of the classifier head");
 }
 
@@ -68,16 +69,10 @@ ModelConfig resolve_config(const ModelOptions& o) {
     ov.patch = o.patch;
     ov.width = o.width;
     ov.classes = o.classes;
+    ov.window = o.window;
     ov.mlp_ratio = o.mlp_ratio;
-    auto single = [&](const std::vector<int>& v, const char* flag) -> std::optional<int> {
-        if (v.empty()) return std::nullopt;
-        if (v.size() != 1)
-            throw Error(ErrorKind::Usage, std::string(flag) + ": a ViT takes one number, got " +
-                                              std::to_string(v.size()));
-        return v[0];
-    };
-    ov.depth = single(o.depth, "--depth");
-    ov.heads = single(o.heads, "--heads");
+    if (!o.depth.empty()) ov.depths = o.depth;
+    if (!o.heads.empty()) ov.heads = o.heads;
     if (!o.pool.empty()) {
         if (o.pool == "token" || o.pool == "cls")
             ov.pool = Pool::Token;

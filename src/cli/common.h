@@ -23,8 +23,8 @@ void print_warning(const std::string& message);
 // --model and the flags that override its configuration.
 struct ModelOptions {
     std::string model;
-    std::optional<int> image_size, patch, width, classes;
-    std::vector<int> depth, heads;  // one value for ViT
+    std::optional<int> image_size, patch, width, classes, window;
+    std::vector<int> depth, heads;  // one value for ViT, one per stage for Swin
     std::optional<double> mlp_ratio;
     std::string pool;  // token | mean
 };

@@ -2,6 +2,7 @@
 //
 // main only wires the subcommands together and turns errors into one line on
 // stderr and an exit code (docs/cli.md).
+#include <cstdio>
 #include <new>
 
 #include "cli/commands.h"
@@ -33,10 +34,15 @@ int main(int argc, char** argv) {
     }
 
     try {
-        if (trace_cmd->parsed()) return run_trace(trace);
-        if (shapes_cmd->parsed()) return run_shapes(shapes);
-        if (models_cmd->parsed()) return run_models(models);
-        if (bench_cmd->parsed()) return run_bench(bench);
+        int code = exit_code(ErrorKind::Internal);
+        if (trace_cmd->parsed()) code = run_trace(trace);
+        if (shapes_cmd->parsed()) code = run_shapes(shapes);
+        if (models_cmd->parsed()) code = run_models(models);
+        if (bench_cmd->parsed()) code = run_bench(bench);
+        // Printed tables are output too: a full disk or closed pipe is an error.
+        if (std::fflush(stdout) != 0 || std::ferror(stdout))
+            throw Error(ErrorKind::Output, "cannot write to standard output");
+        return code;
     } catch (const Error& e) {
         print_error(e.what());
         return exit_code(e.kind);
@@ -47,5 +53,4 @@ int main(int argc, char** argv) {
         print_error(std::string("internal error: ") + e.what());
         return exit_code(ErrorKind::Internal);
     }
-    return exit_code(ErrorKind::Internal);
 }

@@ -22,6 +22,20 @@ ModelConfig vit_model(std::string name, int patch, int width, int depth, int hea
     return m;
 }
 
+ModelConfig swin_model(std::string name, int image_size, int embed_dim, std::vector<int> depths,
+                       std::vector<int> heads, int window, std::string summary) {
+    ModelConfig m;
+    m.name = std::move(name);
+    m.family = Family::Swin;
+    m.swin.image_size = image_size;
+    m.swin.embed_dim = embed_dim;
+    m.swin.depths = std::move(depths);
+    m.swin.heads = std::move(heads);
+    m.swin.window = window;
+    m.summary = std::move(summary);
+    return m;
+}
+
 }  // namespace
 
 const std::vector<ModelConfig>& builtin_models() {
@@ -31,6 +45,16 @@ const std::vector<ModelConfig>& builtin_models() {
         vit_model("vit_base_patch16_224", 16, 768, 12, 12, "ViT-B/16, 224x224 input, 196 patches"),
         vit_model("vit_base_patch32_224", 32, 768, 12, 12, "ViT-B/32, 224x224 input, 49 patches"),
         vit_model("vit_large_patch16_224", 16, 1024, 24, 16, "ViT-L/16, 224x224 input, 196 patches"),
+        swin_model("swin_tiny_patch4_window7_224", 224, 96, {2, 2, 6, 2}, {3, 6, 12, 24}, 7,
+                   "Swin-T, 224x224 input, 7x7 windows"),
+        swin_model("swin_small_patch4_window7_224", 224, 96, {2, 2, 18, 2}, {3, 6, 12, 24}, 7,
+                   "Swin-S, 224x224 input, 7x7 windows"),
+        swin_model("swin_base_patch4_window7_224", 224, 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 7,
+                   "Swin-B, 224x224 input, 7x7 windows"),
+        swin_model("swin_large_patch4_window7_224", 224, 192, {2, 2, 18, 2}, {6, 12, 24, 48}, 7,
+                   "Swin-L, 224x224 input, 7x7 windows"),
+        swin_model("swin_base_patch4_window12_384", 384, 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 12,
+                   "Swin-B, 384x384 input, 12x12 windows"),
     };
     return models;
 }
@@ -45,29 +69,56 @@ ModelConfig find_model(std::string_view name) {
 }
 
 void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o) {
-    VitConfig& v = cfg.vit;
-    if (o.image_size) v.image_size = *o.image_size;
-    if (o.patch) v.patch = *o.patch;
-    if (o.width) v.width = *o.width;
-    if (o.depth) v.depth = *o.depth;
-    if (o.heads) v.heads = *o.heads;
-    if (o.mlp_ratio) v.mlp_ratio = *o.mlp_ratio;
-    if (o.pool) v.pool = *o.pool;
-    if (o.classes && *o.classes != v.classes) {
-        v.classes = *o.classes;
-        cfg.class_names.clear();
+    if (o.classes && *o.classes != cfg.classes()) cfg.class_names.clear();
+    if (cfg.family == Family::ViT) {
+        VitConfig& v = cfg.vit;
+        auto single = [](const std::vector<int>& values, const char* what) {
+            require(values.size() == 1, ErrorKind::Config,
+                    std::string(what) + ": a ViT takes one number, got " + std::to_string(values.size()));
+            return values[0];
+        };
+        require(!o.window, ErrorKind::Config, "window: a ViT has no windows (it attends globally)");
+        if (o.image_size) v.image_size = *o.image_size;
+        if (o.patch) v.patch = *o.patch;
+        if (o.width) v.width = *o.width;
+        if (o.depths) v.depth = single(*o.depths, "depth");
+        if (o.heads) v.heads = single(*o.heads, "heads");
+        if (o.mlp_ratio) v.mlp_ratio = *o.mlp_ratio;
+        if (o.pool) v.pool = *o.pool;
+        if (o.classes) v.classes = *o.classes;
+        validate(v);
+    } else {
+        SwinConfig& w = cfg.swin;
+        require(!o.pool || *o.pool == Pool::Mean, ErrorKind::Config,
+                "pool: a Swin model has no cls token; it always pools the mean of its tokens");
+        if (o.image_size) w.image_size = *o.image_size;
+        if (o.patch) w.patch = *o.patch;
+        if (o.width) w.embed_dim = *o.width;
+        if (o.depths) w.depths = *o.depths;
+        if (o.heads) w.heads = *o.heads;
+        if (o.window) w.window = *o.window;
+        if (o.mlp_ratio) w.mlp_ratio = *o.mlp_ratio;
+        if (o.classes) w.classes = *o.classes;
+        validate(w);
     }
-    validate(v);
 }
 
 Model make_model(const ModelConfig& cfg) {
     Model m;
     m.config = cfg;
-    m.vit = make_vit_weights(cfg.vit);
+    if (cfg.family == Family::ViT)
+        m.vit = make_vit_weights(cfg.vit);
+    else
+        m.swin = make_swin_weights(cfg.swin);
     return m;
 }
 
-void visit_params(Model& m, const ParamFn& fn) { visit_vit_params(m.vit, m.config.vit, fn); }
+void visit_params(Model& m, const ParamFn& fn) {
+    if (m.config.family == Family::ViT)
+        visit_vit_params(m.vit, m.config.vit, fn);
+    else
+        visit_swin_params(m.swin, m.config.swin, fn);
+}
 
 int64_t param_count(const ModelConfig& cfg) {
     Model m = make_model(cfg);
@@ -133,7 +184,8 @@ std::vector<Prediction> top_k(const Tensor& logits, int k, const std::vector<std
 }
 
 Tensor forward(const Model& m, const Tensor& image, Trace& trace) {
-    return vit_forward(m.config.vit, m.vit, image, trace);
+    if (m.config.family == Family::ViT) return vit_forward(m.config.vit, m.vit, image, trace);
+    return swin_forward(m.config.swin, m.swin, image, trace);
 }
 
 }  // namespace vitrace

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/swin.h"
 #include "core/trace.h"
 #include "core/vit.h"
 
@@ -18,12 +19,14 @@ const char* family_name(Family f);
 struct ModelConfig {
     std::string name;       // timm name, e.g. "vit_base_patch16_224"
     Family family = Family::ViT;
-    VitConfig vit;
+    VitConfig vit;    // used when family is ViT
+    SwinConfig swin;  // used when family is Swin
     std::vector<std::string> class_names;  // empty: labels are null in the output
     std::string summary;                   // one line for `vitrace models`
 
-    int image_size() const { return vit.image_size; }
-    int classes() const { return vit.classes; }
+    int image_size() const { return family == Family::ViT ? vit.image_size : swin.image_size; }
+    int patch() const { return family == Family::ViT ? vit.patch : swin.patch; }
+    int classes() const { return family == Family::ViT ? vit.classes : swin.classes; }
 };
 
 const std::vector<ModelConfig>& builtin_models();
@@ -32,9 +35,10 @@ ModelConfig find_model(std::string_view name);
 
 // Flags that override fields of a built-in configuration. Unset fields keep it.
 struct ConfigOverrides {
-    std::optional<int> image_size, patch, width, depth, heads, classes;
+    std::optional<int> image_size, patch, width, classes, window;
+    std::optional<std::vector<int>> depths, heads;  // one number for ViT, one per stage for Swin
     std::optional<double> mlp_ratio;
-    std::optional<Pool> pool;
+    std::optional<Pool> pool;  // ViT only
 };
 
 // Applies the overrides and validates the result (throws Error(Config)).
@@ -42,7 +46,8 @@ void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o);
 
 struct Model {
     ModelConfig config;
-    VitWeights vit;
+    VitWeights vit;    // when config.family is ViT
+    SwinWeights swin;  // when config.family is Swin
 };
 
 // A model with shape-only weights: enough for `vitrace shapes`.

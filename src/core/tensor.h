@@ -60,6 +60,11 @@ struct Error : std::runtime_error {
     Error(ErrorKind k, const std::string& message) : std::runtime_error(message), kind(k) {}
 };
 
+// Throws Error(kind, message) unless ok.
+inline void require(bool ok, ErrorKind kind, const std::string& message) {
+    if (!ok) throw Error(kind, message);
+}
+
 // Multiply-adds done by the kernels. Each kernel adds, once per call, the count
 // its loops perform (from its own loop bounds); the trace takes the count since
 // the previous step. Shape-only runs count the same numbers without the loops.

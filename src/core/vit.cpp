@@ -9,35 +9,20 @@
 
 namespace vitrace {
 
-namespace {
-
-void require(bool ok, const std::string& message) {
-    if (!ok) throw Error(ErrorKind::Config, message);
-}
-
-Linear linear_shape(int64_t out, int64_t in) {
-    return {Tensor::shape_only({out, in}), Tensor::shape_only({out})};
-}
-
-LayerNorm layernorm_shape(int64_t C, float eps) {
-    return {Tensor::shape_only({C}), Tensor::shape_only({C}), eps};
-}
-
-}  // namespace
-
 void validate(const VitConfig& cfg) {
+    auto require = [](bool ok, const std::string& message) { vitrace::require(ok, ErrorKind::Config, message); };
     require(cfg.image_size > 0, "image size must be positive, got " + std::to_string(cfg.image_size));
     require(cfg.patch > 0, "patch size must be positive, got " + std::to_string(cfg.patch));
     require(cfg.width > 0, "width must be positive, got " + std::to_string(cfg.width));
     require(cfg.depth > 0, "depth must be positive, got " + std::to_string(cfg.depth));
     require(cfg.heads > 0, "heads must be positive, got " + std::to_string(cfg.heads));
     require(cfg.classes > 0, "classes must be positive, got " + std::to_string(cfg.classes));
-    require(cfg.mlp_ratio > 0 && cfg.hidden() > 0,
-            "mlp ratio must give a positive hidden width, got " + std::to_string(cfg.mlp_ratio));
-    require(cfg.image_size <= 16384 && cfg.width <= 65536 && cfg.depth <= 4096 && cfg.classes <= 1000000 &&
-                cfg.mlp_ratio <= 64,
+    require(cfg.mlp_ratio > 0 && cfg.mlp_ratio <= 64, "mlp ratio must be in (0, 64], got " + std::to_string(cfg.mlp_ratio));
+    require(cfg.image_size <= 16384 && cfg.width <= 65536 && cfg.depth <= 4096 && cfg.classes <= 1000000,
             "config is beyond vitrace's limits (image size <= 16384, width <= 65536, depth <= 4096, "
-            "classes <= 1000000, mlp ratio <= 64)");
+            "classes <= 1000000)");
+    require(cfg.hidden() > 0, "mlp ratio " + std::to_string(cfg.mlp_ratio) + " gives no hidden units at width " +
+                                  std::to_string(cfg.width));
     require(cfg.image_size % cfg.patch == 0,
             "image size " + std::to_string(cfg.image_size) + " is not divisible by patch size " +
                 std::to_string(cfg.patch) + ": use a multiple of " + std::to_string(cfg.patch));

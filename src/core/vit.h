@@ -17,6 +17,7 @@
 
 #include "core/layernorm.h"
 #include "core/linear.h"
+#include "core/params.h"
 #include "core/trace.h"
 
 namespace vitrace {
@@ -66,11 +67,8 @@ struct VitWeights {
 // Shape-only weights for cfg: every tensor has its timm shape and no data.
 VitWeights make_vit_weights(const VitConfig& cfg);
 
-enum class ParamKind { Matrix, Bias, NormScale, NormShift, Embedding };
-
 // Calls fn(name, tensor, kind, fan_in) for every parameter, in timm's state-dict
-// order and with timm's names. fan_in is the inputs per output of the layer the
-// tensor belongs to (0 for embeddings and norms).
+// order and with timm's names.
 template <class Fn>
 void visit_vit_params(VitWeights& w, const VitConfig& cfg, Fn&& fn);
 
@@ -79,19 +77,6 @@ void visit_vit_params(VitWeights& w, const VitConfig& cfg, Fn&& fn);
 Tensor vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace);
 
 // ---------------------------------------------------------------------------
-
-template <class Fn>
-void visit_linear(Linear& l, const std::string& name, Fn&& fn) {
-    const int64_t fan_in = l.weight.numel() / l.weight.dim(0);
-    fn(name + ".weight", l.weight, ParamKind::Matrix, fan_in);
-    if (l.has_bias()) fn(name + ".bias", l.bias, ParamKind::Bias, fan_in);
-}
-
-template <class Fn>
-void visit_layernorm(LayerNorm& n, const std::string& name, Fn&& fn) {
-    fn(name + ".weight", n.weight, ParamKind::NormScale, 0);
-    fn(name + ".bias", n.bias, ParamKind::NormShift, 0);
-}
 
 template <class Fn>
 void visit_vit_params(VitWeights& w, const VitConfig& cfg, Fn&& fn) {

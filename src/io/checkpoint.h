@@ -1,7 +1,9 @@
 // Loading a safetensors checkpoint with timm's parameter names into a model.
 //
 // Every tensor the model needs must be in the file with its timm shape and a
-// floating-point dtype (F32, F16, BF16 or F64); no other tensor may be. All
+// floating-point dtype (F32, F16, BF16 or F64); no other tensor may be, except
+// Swin's relative_position_index and attn_mask buffers, which must then equal
+// what vitrace computes. All
 // problems are gathered and reported together, by name, with the expected and
 // the actual shape. The model's weights change only when everything loaded.
 #pragma once
@@ -17,7 +19,9 @@ struct LoadOptions {
 };
 
 struct LoadReport {
-    std::string layout;  // how the file names its tensors: "timm"
+    // How the file names its tensors: "timm", or for Swin possibly "microsoft"
+    // (the original release: patch merging at the end of each stage, head.*).
+    std::string layout;
     int64_t tensors = 0, values = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace vitrace {
@@ -40,10 +41,17 @@ uint32_t crc32(const uint8_t* p, size_t n) {
     return c ^ 0xFFFFFFFFu;
 }
 
+// The width and height a header claims, before any decoder has seen them.
+struct ClaimedSize {
+    int64_t width = 0, height = 0;
+};
+
 // stb_image decodes what it can of a damaged file without complaint, so the
 // file's structure is checked first: every PNG chunk whole and with a correct
-// CRC up to IEND; every JPEG segment whole up to the EOI marker.
-void check_png_structure(const uint8_t* b, size_t n, const std::string& what) {
+// CRC up to IEND; every JPEG segment whole up to the EOI marker. Both return
+// the size in the first IHDR chunk or SOF segment (0 × 0 when there is none).
+ClaimedSize check_png_structure(const uint8_t* b, size_t n, const std::string& what) {
+    ClaimedSize claimed;
     size_t p = 8;
     while (true) {
         if (p + 12 > n) fail(what, "truncated PNG: the file ends before the IEND chunk");
@@ -54,24 +62,31 @@ void check_png_structure(const uint8_t* b, size_t n, const std::string& what) {
         if (crc32(type, 4 + len) != be32(b + p + 8 + len))
             fail(what, "corrupt PNG: chunk '" + std::string(reinterpret_cast<const char*>(type), 4) +
                            "' at byte " + std::to_string(p) + " fails its CRC check");
-        if (std::memcmp(type, "IEND", 4) == 0) return;
+        if (std::memcmp(type, "IHDR", 4) == 0 && len >= 8 && claimed.width == 0)
+            claimed = {be32(b + p + 8), be32(b + p + 12)};
+        if (std::memcmp(type, "IEND", 4) == 0) return claimed;
         p += 12 + len;
     }
 }
 
-void check_jpeg_structure(const uint8_t* b, size_t n, const std::string& what) {
+ClaimedSize check_jpeg_structure(const uint8_t* b, size_t n, const std::string& what) {
+    ClaimedSize claimed;
     size_t p = 2;  // after SOI
     while (true) {
         while (p < n && b[p] != 0xFF) p++;  // entropy-coded data after SOS
         while (p < n && b[p] == 0xFF) p++;  // fill bytes
         if (p >= n) fail(what, "truncated JPEG: the file ends before the EOI marker");
         const uint8_t marker = b[p++];
-        if (marker == 0xD9) return;                                   // EOI
+        if (marker == 0xD9) return claimed;                           // EOI
         if (marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // stuffed byte, RSTn
         if (marker == 0x01) continue;                                  // TEM
         if (p + 2 > n) fail(what, "truncated JPEG: the file ends inside a marker segment");
         const size_t len = (size_t)b[p] << 8 | b[p + 1];
         if (len < 2 || p + len > n) fail(what, "truncated JPEG: a segment runs past the end of the file");
+        // SOF0..SOF15 (C4, C8 and CC are other markers): length, precision, height, width
+        const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+        if (sof && len >= 7 && claimed.width == 0)
+            claimed = {(int64_t)b[p + 5] << 8 | b[p + 6], (int64_t)b[p + 3] << 8 | b[p + 4]};
         p += len;
     }
 }
@@ -85,30 +100,38 @@ std::string extension(const std::string& path) {
     return ext;
 }
 
+void check_pixel_limit(const std::string& what, int64_t w, int64_t h) {
+    if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || w * h > kMaxImagePixels)
+        fail(what, std::to_string(w) + "x" + std::to_string(h) + " pixels is above the limit of " +
+                       std::to_string(kMaxImageSide) + " pixels a side and " +
+                       std::to_string(kMaxImagePixels / (1024 * 1024)) + " megapixels");
+}
+
 }  // namespace
 
 DecodedImage decode_image(const uint8_t* bytes, size_t size, const std::string& what) {
     if (size == 0) fail(what, "the file is empty");
     DecodedImage img;
+    ClaimedSize claimed;
     if (is_png(bytes, size)) {
         img.format = "png";
-        check_png_structure(bytes, size, what);
+        claimed = check_png_structure(bytes, size, what);
     } else if (is_jpeg(bytes, size)) {
         img.format = "jpeg";
-        check_jpeg_structure(bytes, size, what);
+        claimed = check_jpeg_structure(bytes, size, what);
     } else {
         fail(what, "not a PNG or JPEG image (its first bytes match neither format)");
     }
+    // stb_image refuses some oversized headers itself, with a message that does
+    // not name the limit; the size the header claims is checked first.
+    if (claimed.width > 0 && claimed.height > 0) check_pixel_limit(what, claimed.width, claimed.height);
     if (size > static_cast<size_t>(INT32_MAX)) fail(what, "the file is larger than 2 GB");
     const int len = static_cast<int>(size);
 
     int w = 0, h = 0, c = 0;
     if (!stbi_info_from_memory(bytes, len, &w, &h, &c))
         fail(what, std::string("cannot read the ") + img.format + " header (" + stbi_failure_reason() + ")");
-    if (w <= 0 || h <= 0 || w > kMaxImageSide || h > kMaxImageSide || (int64_t)w * h > kMaxImagePixels)
-        fail(what, std::to_string(w) + "x" + std::to_string(h) + " pixels is above the limit of " +
-                       std::to_string(kMaxImageSide) + " pixels a side and " +
-                       std::to_string(kMaxImagePixels / (1024 * 1024)) + " megapixels");
+    check_pixel_limit(what, w, h);
 
     unsigned char* px = stbi_load_from_memory(bytes, len, &w, &h, &c, 3);
     if (!px) fail(what, std::string("cannot decode the ") + img.format + " data (" + stbi_failure_reason() + ")");
@@ -122,15 +145,18 @@ DecodedImage decode_image(const uint8_t* bytes, size_t size, const std::string& 
 
 DecodedImage read_image(const std::string& path, std::string* warning) {
     const std::string what = "'" + path + "'";
+    // A directory opens as a stream whose size reads as some huge number.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail(what, "it is a directory; give a PNG or JPEG file");
     std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) fail(what, std::string("cannot open it (") + std::strerror(errno) + ")");
     const std::streamoff size = f.tellg();
-    if (size < 0) fail(what, "cannot read it (is it a directory?)");
+    if (size < 0) fail(what, "cannot read its size");
     if (size > (std::streamoff)512 * 1024 * 1024) fail(what, "the file is larger than 512 MB");
     std::vector<uint8_t> bytes(static_cast<size_t>(size));
     f.seekg(0);
     if (size > 0 && !f.read(reinterpret_cast<char*>(bytes.data()), size))
-        fail(what, "cannot read it (is it a directory?)");
+        fail(what, "cannot read it");
     DecodedImage img = decode_image(bytes.data(), bytes.size(), what);
 
     const std::string ext = extension(path);

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -38,9 +39,13 @@ public:
     FileSource(const std::string& path, const std::string& what) : f_(path, std::ios::binary), what_(what) {
         if (!f_) throw Error(ErrorKind::Checkpoint, "checkpoint " + what + ": cannot open it (" +
                                                         std::strerror(errno) + ")");
+        // A directory opens as a stream whose size reads as some huge number.
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec))
+            throw Error(ErrorKind::Checkpoint, "checkpoint " + what + ": it is a directory; give a .safetensors file");
         f_.seekg(0, std::ios::end);
         const std::streamoff n = f_.tellg();
-        if (n < 0) throw Error(ErrorKind::Checkpoint, "checkpoint " + what + ": cannot read it (is it a directory?)");
+        if (n < 0) throw Error(ErrorKind::Checkpoint, "checkpoint " + what + ": cannot read its size");
         size_ = static_cast<uint64_t>(n);
     }
     uint64_t size() const override { return size_; }
@@ -65,7 +70,7 @@ public:
     void read(uint64_t offset, void* dst, size_t n) override {
         if (offset > bytes_.size() || n > bytes_.size() - offset)
             throw Error(ErrorKind::Internal, "memory read past the end");
-        std::memcpy(dst, bytes_.data() + offset, n);
+        if (n > 0) std::memcpy(dst, bytes_.data() + offset, n);  // a tensor of 0 values may have no buffer (null dst)
     }
 
 private:
@@ -149,18 +154,20 @@ void SafetensorsFile::parse() {
     const uint64_t data_size = file_size - data_start_;
 
     // Parse, refusing repeated names: a JSON parser would silently keep the last.
+    // ordered_json keeps the tensors in header order; plain json would sort them by name.
+    using Json = nlohmann::ordered_json;
     std::set<std::string> seen;
     std::string duplicate;
-    nlohmann::json j;
+    Json j;
     try {
-        j = nlohmann::json::parse(header, [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-            if (depth == 1 && event == nlohmann::json::parse_event_t::key && parsed.is_string()) {
+        j = Json::parse(header, [&](int depth, Json::parse_event_t event, Json& parsed) {
+            if (depth == 1 && event == Json::parse_event_t::key && parsed.is_string()) {
                 const auto& key = parsed.get_ref<const std::string&>();
                 if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
             }
             return true;
         });
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const Json::exception& e) {
         fail(std::string("the header is not valid JSON (") + e.what() + ")");
     }
     if (!duplicate.empty()) fail("tensor name '" + duplicate + "' appears twice in the header");

@@ -54,12 +54,29 @@ private:
 nlohmann::ordered_json model_json(const ModelConfig& cfg, const std::string& weights_path, bool trained,
                                   uint64_t seed) {
     nlohmann::ordered_json config;
-    const VitConfig& v = cfg.vit;
-    config = {{"image_size", v.image_size}, {"patch", v.patch},     {"width", v.width},
-              {"depth", v.depth},           {"heads", v.heads},     {"mlp_ratio", v.mlp_ratio},
-              {"pool", v.pool == Pool::Token ? "token" : "mean"},   {"classes", v.classes},
-              {"norm_eps", v.norm_eps},     {"tokens", v.tokens()}, {"head_dim", v.head_dim()},
-              {"hidden", v.hidden()}};
+    if (cfg.family == Family::ViT) {
+        const VitConfig& v = cfg.vit;
+        config = {{"image_size", v.image_size}, {"patch", v.patch},     {"width", v.width},
+                  {"depth", v.depth},           {"heads", v.heads},     {"mlp_ratio", v.mlp_ratio},
+                  {"pool", v.pool == Pool::Token ? "token" : "mean"},   {"classes", v.classes},
+                  {"norm_eps", v.norm_eps},     {"tokens", v.tokens()}, {"head_dim", v.head_dim()},
+                  {"hidden", v.hidden()}};
+    } else {
+        const SwinConfig& w = cfg.swin;
+        nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+        for (int s = 0; s < w.stages(); s++)
+            stages.push_back({{"resolution", w.resolution(s)},
+                              {"channels", w.channels(s)},
+                              {"depth", w.depths[s]},
+                              {"heads", w.heads[s]},
+                              {"window", w.window_at(s)},
+                              {"shift", w.shift_at(s)},
+                              {"windows", (w.resolution(s) / w.window_at(s)) * (w.resolution(s) / w.window_at(s))}});
+        config = {{"image_size", w.image_size}, {"patch", w.patch},         {"embed_dim", w.embed_dim},
+                  {"depths", w.depths},         {"heads", w.heads},         {"window", w.window},
+                  {"mlp_ratio", w.mlp_ratio},   {"classes", w.classes},     {"norm_eps", w.norm_eps},
+                  {"stages", stages}};
+    }
     nlohmann::ordered_json m = {{"name", cfg.name},
                                 {"family", family_name(cfg.family)},
                                 {"config", config},

@@ -44,8 +44,15 @@ ModelConfig fixture_config(const nlohmann::json& j) {
     get("image_size", o.image_size);
     get("patch", o.patch);
     get("width", o.width);
-    get("depth", o.depth);
-    get("heads", o.heads);
+    get("embed_dim", o.width);
+    get("window", o.window);
+    auto list = [&](const char* key, std::optional<std::vector<int>>& dst) {
+        if (!ov.contains(key)) return;
+        dst = ov[key].is_array() ? ov[key].get<std::vector<int>>() : std::vector<int>{ov[key].get<int>()};
+    };
+    list("depth", o.depths);
+    list("depths", o.depths);
+    list("heads", o.heads);
     get("classes", o.classes);
     if (ov.contains("mlp_ratio")) o.mlp_ratio = ov["mlp_ratio"].get<double>();
     if (ov.contains("pool")) o.pool = ov["pool"] == "mean" ? Pool::Mean : Pool::Token;
@@ -53,14 +60,12 @@ ModelConfig fixture_config(const nlohmann::json& j) {
     return cfg;
 }
 
-void check_fixture(const std::string& name) {
-    BOOST_TEST_MESSAGE("fixture " << name);
-    nlohmann::json j;
-    std::ifstream(kDir / (name + ".json")) >> j;
+void check_fixture(const std::string& name, const nlohmann::json& j, const std::string& weights) {
+    BOOST_TEST_MESSAGE("fixture " << name << " with " << weights);
     const ModelConfig cfg = fixture_config(j);
 
     Model m = make_model(cfg);
-    load_checkpoint(m, (kDir / (name + ".safetensors")).string());
+    load_checkpoint(m, (kDir / weights).string());
     Normalization norm;
     for (int c = 0; c < 3; c++) {
         norm.mean[c] = j["mean"][c].get<float>();
@@ -90,7 +95,7 @@ void check_fixture(const std::string& name) {
         // Values that are large (raw pixels, 0..255) get the same relative slack.
         float scale = 1.0f;
         for (float v : want) scale = std::max(scale, std::fabs(v));
-        test::check_close(name + " step " + s.name, s.values.data(), want.data(), want.size(), test::kGolden * scale);
+        test::check_close(weights + " step " + s.name, s.values.data(), want.data(), want.size(), test::kGolden * scale);
     }
 }
 
@@ -98,10 +103,15 @@ void check_fixture(const std::string& name) {
 
 BOOST_AUTO_TEST_CASE(every_fixture_is_present) {
     const auto names = fixtures();
-    for (const char* want : {"vit_token", "vit_mean"})
+    for (const char* want : {"vit_token", "vit_mean", "swin_shift", "swin_window3"})
         BOOST_CHECK_MESSAGE(std::find(names.begin(), names.end(), want) != names.end(), "missing fixture " << want);
 }
 
+// Every fixture with each of its checkpoints (Swin: the timm and the Microsoft layout).
 BOOST_AUTO_TEST_CASE(every_step_matches_pytorch) {
-    for (const std::string& name : fixtures()) check_fixture(name);
+    for (const std::string& name : fixtures()) {
+        nlohmann::json j;
+        std::ifstream(kDir / (name + ".json")) >> j;
+        for (const auto& w : j["weights"]) check_fixture(name, j, w.get<std::string>());
+    }
 }

@@ -206,3 +206,274 @@ def vit_steps(model, x):
         s["fc_norm"] = pooled
     s["head"] = pooled @ model.head.weight.T + model.head.bias
     return s
+
+
+# ---------------------------------------------------------------------------
+# Swin Transformer (v1), after timm's SwinTransformer (timm >= 0.9 names:
+# layers.s.downsample opens stage s, the classifier is head.fc). Window rule as
+# timm and torchvision: a stage whose grid is no larger than the window uses the
+# whole grid as its window and does not shift.
+
+SWIN_CONFIGS = {
+    "swin_tiny_patch4_window7_224": dict(embed_dim=96, depths=[2, 2, 6, 2], heads=[3, 6, 12, 24], window=7),
+    "swin_small_patch4_window7_224": dict(embed_dim=96, depths=[2, 2, 18, 2], heads=[3, 6, 12, 24], window=7),
+    "swin_base_patch4_window7_224": dict(embed_dim=128, depths=[2, 2, 18, 2], heads=[4, 8, 16, 32], window=7),
+    "swin_large_patch4_window7_224": dict(embed_dim=192, depths=[2, 2, 18, 2], heads=[6, 12, 24, 48], window=7),
+    "swin_base_patch4_window12_384": dict(embed_dim=128, depths=[2, 2, 18, 2], heads=[4, 8, 16, 32], window=12,
+                                          image_size=384),
+}
+
+
+def swin_config(name, **overrides):
+    cfg = dict(image_size=224, patch=4, mlp_ratio=4.0, classes=1000)
+    cfg.update(SWIN_CONFIGS[name])
+    cfg.update(overrides)
+    return cfg
+
+
+def rel_pos_index(M):
+    """[M², M²]: for window tokens a, b, the number of their offset (dy, dx),
+    shifted into [0, 2M-2]² and counted row by row."""
+    ys, xs = torch.meshgrid(torch.arange(M), torch.arange(M), indexing="ij")
+    ys, xs = ys.flatten(), xs.flatten()
+    dy = ys[:, None] - ys[None, :] + (M - 1)
+    dx = xs[:, None] - xs[None, :] + (M - 1)
+    return dy * (2 * M - 1) + dx
+
+
+def partition(x, M):
+    """[H, W, C] -> [nW, M·M, C], windows row by row."""
+    H, W, C = x.shape
+    return x.reshape(H // M, M, W // M, M, C).permute(0, 2, 1, 3, 4).reshape(-1, M * M, C)
+
+
+def unpartition(w, M, H, W):
+    C = w.shape[-1]
+    return w.reshape(H // M, W // M, M, M, C).permute(0, 2, 1, 3, 4).reshape(H, W, C)
+
+
+def shift_mask(H, W, M, s):
+    """[nW, M², M²]: 0 inside a region of the shifted grid, -100 across regions."""
+    labels = torch.zeros(H, W)
+    cuts = [slice(0, -M), slice(-M, -s), slice(-s, None)]
+    n = 0
+    for hs in cuts:
+        for ws in cuts:
+            labels[hs, ws] = n
+            n += 1
+    lw = partition(labels[..., None], M)[..., 0]  # [nW, M²]
+    diff = lw[:, None, :] - lw[:, :, None]
+    return torch.where(diff != 0, torch.tensor(-100.0), torch.tensor(0.0))
+
+
+class WindowAttention(nn.Module):
+    def __init__(self, dim, heads, M):
+        super().__init__()
+        self.heads, self.M = heads, M
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * M - 1) ** 2, heads))
+        self.register_buffer("relative_position_index", rel_pos_index(M), persistent=False)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def bias(self):
+        T = self.M * self.M
+        return self.relative_position_bias_table[self.relative_position_index.reshape(-1)].reshape(T, T, -1).permute(2, 0, 1)
+
+    def forward(self, x, mask):
+        nW, T, C = x.shape
+        q, k, v = self.qkv(x).reshape(nW, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        att = (q * (C // self.heads) ** -0.5) @ k.transpose(-2, -1) + self.bias()[None]
+        if mask is not None:
+            att = att + mask[:, None]
+        x = (att.softmax(dim=-1) @ v).transpose(1, 2).reshape(nW, T, C)
+        return self.proj(x)
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, dim, res, heads, window, shifted, mlp_ratio):
+        super().__init__()
+        self.res = res
+        self.M = res if res <= window else window
+        self.shift = 0 if (res <= window or not shifted) else window // 2
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, heads, self.M)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        mask = shift_mask(res, res, self.M, self.shift) if self.shift else None
+        self.register_buffer("attn_mask", mask, persistent=False)
+
+    def forward(self, x):
+        H, W, C = x.shape
+        h = self.norm1(x)
+        if self.shift:
+            h = torch.roll(h, shifts=(-self.shift, -self.shift), dims=(0, 1))
+        h = unpartition(self.attn(partition(h, self.M), self.attn_mask), self.M, H, W)
+        if self.shift:
+            h = torch.roll(h, shifts=(self.shift, self.shift), dims=(0, 1))
+        x = x + h
+        return x + self.mlp(self.norm2(x))
+
+
+class PatchMerging(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.norm = nn.LayerNorm(4 * dim)
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+
+    def forward(self, x):
+        x = torch.cat([x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]], dim=-1)
+        return self.reduction(self.norm(x))
+
+
+class SwinStage(nn.Module):
+    def __init__(self, cfg, s):
+        super().__init__()
+        dim = cfg["embed_dim"] * 2 ** s
+        res = cfg["image_size"] // cfg["patch"] // 2 ** s
+        self.downsample = PatchMerging(dim // 2) if s > 0 else nn.Identity()
+        self.blocks = nn.Sequential(*[SwinBlock(dim, res, cfg["heads"][s], cfg["window"], b % 2 == 1, cfg["mlp_ratio"])
+                                      for b in range(cfg["depths"][s])])
+
+    def forward(self, x):
+        return self.blocks(self.downsample(x))
+
+
+class SwinPatchEmbed(nn.Module):
+    def __init__(self, patch, dim):
+        super().__init__()
+        self.proj = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):  # [3, S, S] -> [H, W, C]
+        return self.norm(self.proj(x[None])[0].permute(1, 2, 0))
+
+
+class SwinHead(nn.Module):
+    def __init__(self, dim, classes):
+        super().__init__()
+        self.fc = nn.Linear(dim, classes)
+
+
+class SwinTransformer(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.patch_embed = SwinPatchEmbed(cfg["patch"], cfg["embed_dim"])
+        self.layers = nn.ModuleList([SwinStage(cfg, s) for s in range(len(cfg["depths"]))])
+        features = cfg["embed_dim"] * 2 ** (len(cfg["depths"]) - 1)
+        self.norm = nn.LayerNorm(features)
+        self.head = SwinHead(features, cfg["classes"])
+
+    def forward(self, x):  # x [1, 3, S, S] -> [1, classes]
+        h = self.patch_embed(x[0])
+        for stage in self.layers:
+            h = stage(h)
+        return self.head.fc(self.norm(h).mean(dim=(0, 1)))[None]
+
+
+def swin_microsoft_state_dict(model):
+    """The same weights under the names of the original Microsoft release:
+    stage s's downsample is stored at the end of stage s-1, the head is head.*,
+    and the index and mask buffers are included."""
+    out = OrderedDict()
+    for k, v in model.state_dict().items():
+        parts = k.split(".")
+        if k.startswith("layers.") and parts[2] == "downsample":
+            parts[1] = str(int(parts[1]) - 1)
+            k = ".".join(parts)
+        elif k.startswith("head.fc."):
+            k = "head." + k[len("head.fc."):]
+        out[k] = v
+    for s, stage in enumerate(model.layers):
+        for b, blk in enumerate(stage.blocks):
+            out[f"layers.{s}.blocks.{b}.attn.relative_position_index"] = blk.attn.relative_position_index
+            if blk.attn_mask is not None:
+                out[f"layers.{s}.blocks.{b}.attn_mask"] = blk.attn_mask
+    return out
+
+
+def swin_steps(model, x):
+    """Every vitrace step of the Swin forward pass for one image x [3, S, S]."""
+    cfg = model.cfg
+    P = cfg["patch"]
+    s = OrderedDict()
+    s["patch_embed.patchify"] = F.unfold(x[None], kernel_size=P, stride=P)[0].T
+    pe = model.patch_embed
+    h = F.conv2d(x[None], pe.proj.weight, pe.proj.bias, stride=P)[0].permute(1, 2, 0)  # [H, W, C]
+    s["patch_embed.proj"] = h
+    h = F.layer_norm(h, h.shape[-1:], pe.norm.weight, pe.norm.bias, 1e-5)
+    s["patch_embed.norm"] = h
+    for si, stage in enumerate(model.layers):
+        p = f"layers.{si}."
+        if si > 0:
+            d = stage.downsample
+            m = torch.cat([h[0::2, 0::2], h[1::2, 0::2], h[0::2, 1::2], h[1::2, 1::2]], dim=-1)
+            s[p + "downsample.merge"] = m
+            m = F.layer_norm(m, m.shape[-1:], d.norm.weight, d.norm.bias, 1e-5)
+            s[p + "downsample.norm"] = m
+            h = m @ d.reduction.weight.T
+            s[p + "downsample.reduction"] = h
+        for bi, blk in enumerate(stage.blocks):
+            q_ = f"{p}blocks.{bi}."
+            H, W, C = h.shape
+            heads, M, sh = blk.attn.heads, blk.M, blk.shift
+            hd, T = C // heads, M * M
+            xn = F.layer_norm(h, (C,), blk.norm1.weight, blk.norm1.bias, 1e-5)
+            s[q_ + "norm1"] = xn
+            if sh:
+                xn = torch.roll(xn, shifts=(-sh, -sh), dims=(0, 1))
+                s[q_ + "cyclic_shift"] = xn
+            win = partition(xn, M)
+            s[q_ + "window_partition"] = win
+            qkv = win @ blk.attn.qkv.weight.T + blk.attn.qkv.bias
+            s[q_ + "attn.qkv"] = qkv
+            qkvh = qkv.reshape(-1, T, 3, heads, hd).permute(2, 0, 3, 1, 4)  # [3, nW, heads, T, hd]
+            s[q_ + "attn.split_heads"] = qkvh
+            att = qkvh[0] @ qkvh[1].transpose(-2, -1)
+            s[q_ + "attn.scores"] = att
+            att = att * hd ** -0.5
+            s[q_ + "attn.scale"] = att
+            table = blk.attn.relative_position_bias_table
+            s[q_ + "attn.relative_position_bias_table"] = table
+            idx = rel_pos_index(M)
+            s[q_ + "attn.relative_position_index"] = idx.float()
+            bias = table[idx.reshape(-1)].reshape(T, T, heads).permute(2, 0, 1)
+            s[q_ + "attn.relative_position_bias"] = bias
+            att = att + bias[None]
+            s[q_ + "attn.add_relative_position_bias"] = att
+            if sh:
+                mask = shift_mask(H, W, M, sh)
+                s[q_ + "attn_mask"] = mask
+                att = att + mask[:, None]
+                s[q_ + "attn.add_mask"] = att
+            att = att.softmax(dim=-1)
+            s[q_ + "attn.softmax"] = att
+            o = att @ qkvh[2]
+            s[q_ + "attn.weighted_sum"] = o
+            o = o.transpose(1, 2).reshape(-1, T, C)
+            s[q_ + "attn.merge_heads"] = o
+            o = o @ blk.attn.proj.weight.T + blk.attn.proj.bias
+            s[q_ + "attn.proj"] = o
+            o = unpartition(o, M, H, W)
+            s[q_ + "window_reverse"] = o
+            if sh:
+                o = torch.roll(o, shifts=(sh, sh), dims=(0, 1))
+                s[q_ + "reverse_cyclic_shift"] = o
+            h = h + o
+            s[q_ + "residual1"] = h
+            xn = F.layer_norm(h, (C,), blk.norm2.weight, blk.norm2.bias, 1e-5)
+            s[q_ + "norm2"] = xn
+            m = xn @ blk.mlp.fc1.weight.T + blk.mlp.fc1.bias
+            s[q_ + "mlp.fc1"] = m
+            m = F.gelu(m)
+            s[q_ + "mlp.act"] = m
+            m = m @ blk.mlp.fc2.weight.T + blk.mlp.fc2.bias
+            s[q_ + "mlp.fc2"] = m
+            h = h + m
+            s[q_ + "residual2"] = h
+    h = F.layer_norm(h, h.shape[-1:], model.norm.weight, model.norm.bias, 1e-5)
+    s["norm"] = h
+    pooled = h.mean(dim=(0, 1))
+    s["head.global_pool"] = pooled
+    s["head.fc"] = pooled @ model.head.fc.weight.T + model.head.fc.bias
+    return s

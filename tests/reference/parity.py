@@ -2,11 +2,12 @@
 """Full-size logit parity: vitrace against PyTorch on the same timm-named weights.
 
     /usr/bin/python3 tests/reference/parity.py --vitrace build/vitrace --model vit_tiny_patch16_224 \
-        --workdir /tmp/parity [--dtype F32|F16|BF16] [--tolerance 1e-4]
+        --workdir /tmp/parity [--dtype F32|F16|BF16] [--layout timm|microsoft] [--tolerance 1e-4]
 
 It builds the reference model (models.py) at the model's real size, gives it
 seeded random weights, writes them as a safetensors checkpoint with timm's
-names, draws a 224x224 test image, and runs
+names (for Swin, in timm's or the original Microsoft layout), draws a test
+image at the model's input size, and runs
 
     vitrace trace --model M --weights W --image IMG --mean ... --std ... --values none -o out.json
 
@@ -38,6 +39,8 @@ def build(name, seed):
     gen = torch.Generator().manual_seed(seed)
     if name in models.VIT_CONFIGS:
         model = models.VisionTransformer(models.vit_config(name))
+    elif name in models.SWIN_CONFIGS:
+        model = models.SwinTransformer(models.swin_config(name))
     else:
         sys.exit(f"parity: no reference for model {name}")
     models.randomize(model, gen)
@@ -50,13 +53,14 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--dtype", default="F32", choices=["F32", "F16", "BF16"])
+    ap.add_argument("--layout", default="timm", choices=["timm", "microsoft"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tolerance", type=float, default=1e-4)
     a = ap.parse_args()
 
     torch.set_num_threads(2)
     os.makedirs(a.workdir, exist_ok=True)
-    tag = f"{a.model}_{a.dtype}_{a.seed}"
+    tag = f"{a.model}_{a.dtype}_{a.layout}_{a.seed}"
     weights = os.path.join(a.workdir, tag + ".safetensors")
     image = os.path.join(a.workdir, tag + ".png")
     out = os.path.join(a.workdir, tag + ".json")
@@ -64,12 +68,16 @@ def main():
 
     model = build(a.model, a.seed)
     state = {k: v.numpy() for k, v in model.state_dict().items()}
-    refio.save_safetensors(weights, state, dtype=a.dtype)
     if a.dtype != "F32":
         # PyTorch computes with exactly the values the file holds.
         held = {k: (v.astype(np.float16).astype(np.float32) if a.dtype == "F16" else refio.bf16_round(v))
                 for k, v in state.items()}
         model.load_state_dict({k: torch.from_numpy(v) for k, v in held.items()})
+    if a.layout == "microsoft":
+        if not isinstance(model, models.SwinTransformer):
+            sys.exit("parity: the Microsoft layout is a Swin checkpoint layout")
+        state = {k: v.numpy() for k, v in models.swin_microsoft_state_dict(model).items()}
+    refio.save_safetensors(weights, state, dtype=a.dtype)
 
     S = model.cfg["image_size"]
     rgb = refio.smooth_image(np.random.default_rng(a.seed), S)
@@ -87,7 +95,7 @@ def main():
         got = np.array(json.load(f)["output"]["logits"], dtype=np.float64)
 
     diff = np.abs(got - want).max()
-    print(f"parity {a.model} {a.dtype}: {len(got)} logits, |logit| up to {np.abs(want).max():.3f}, "
+    print(f"parity {a.model} {a.dtype} {a.layout}: {len(got)} logits, |logit| up to {np.abs(want).max():.3f}, "
           f"max |vitrace - pytorch| = {diff:.3g} (tolerance {a.tolerance:g}); vitrace run {elapsed:.1f} s")
     print(f"  vitrace {got[:4]}\n  pytorch {want[:4]}")
     for path in (weights, image, out):

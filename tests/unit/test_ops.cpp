@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(random_init_is_seeded_and_bounded) {
     ModelConfig cfg = find_model("vit_tiny_patch16_224");
     ConfigOverrides o;
     o.image_size = 32;
-    o.depth = 1;
+    o.depths = {1};
     apply_overrides(cfg, o);
     Model a = make_model(cfg), b = make_model(cfg), c = make_model(cfg);
     init_random(a, 7);

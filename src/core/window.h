@@ -1,0 +1,59 @@
+// Swin's windows: partition and reverse, the cyclic shift, the relative
+// position bias and the shifted-window attention mask.
+//
+// Dimension key:
+//   H, W     the token grid of a stage
+//   C        channels
+//   M        window side; T = M·M tokens per window ("window_tokens")
+//   nW       windows, (H / M) · (W / M), numbered row by row ("windows")
+//   heads    attention heads
+#pragma once
+
+#include "core/tensor.h"
+
+namespace vitrace {
+
+// timm: torch.roll(x, shifts=(shift, shift), dims=(1, 2))
+// out[(i + shift) mod H, (j + shift) mod W, :] = x[i, j, :]
+// The block shifts by -M/2 before attention and by +M/2 after it.
+// out [H, W, C] <- x [H, W, C]
+void cyclic_shift(Tensor& out, const Tensor& x, int shift);
+
+// timm: window_partition(x, M)
+// Window w = (wy, wx) holds the tokens x[wy·M + i, wx·M + j] at t = i·M + j.
+// windows [nW, T, C] <- x [H, W, C]
+void window_partition(Tensor& windows, const Tensor& x, int M);
+
+// timm: window_reverse(windows, M, H, W), the inverse of window_partition
+// x [H, W, C] <- windows [nW, T, C]
+void window_reverse(Tensor& x, const Tensor& windows, int H, int W);
+
+// timm: get_relative_position_index(M, M)
+// For tokens a = (ya, xa) and b = (yb, xb) of one window, their offset
+// (ya - yb, xa - xb) lies in [-(M-1), M-1]²; shifted to [0, 2M-2]² it is
+// numbered row by row: index[a, b] = (ya - yb + M - 1) · (2M - 1) + (xa - xb + M - 1).
+// index [T, T], values in [0, (2M-1)² - 1] (small integers, exact in float)
+void relative_position_index(Tensor& index, int M);
+
+// timm: table[index.view(-1)].view(T, T, heads).permute(2, 0, 1)
+// bias[h, a, b] = table[index[a, b], h]
+// bias [heads, T, T] <- table [(2M-1)², heads], index [T, T]
+void relative_position_bias(Tensor& bias, const Tensor& table, const Tensor& index);
+
+// timm: attn = attn + relative_position_bias.unsqueeze(0), in place
+// scores [nW, heads, T, T] += bias [heads, T, T]
+void add_relative_position_bias(Tensor& scores, const Tensor& bias);
+
+// timm: SwinTransformerBlock.get_attn_mask
+// Label the H×W grid with 9 regions, cut along each axis at H - M and H - shift
+// (W - M and W - shift), numbered 0..8 row by row. After the cyclic shift these
+// regions are not neighbours in the image, so tokens of different regions must
+// not attend to each other: mask[w, a, b] = 0 when a and b of window w carry the
+// same label, -100 otherwise (exp(-100) is 0 in float).
+// mask [nW, T, T]
+void shifted_window_mask(Tensor& mask, int H, int W, int M, int shift);
+
+// scores [nW, heads, T, T] += mask [nW, T, T], in place
+void add_attention_mask(Tensor& scores, const Tensor& mask);
+
+}  // namespace vitrace

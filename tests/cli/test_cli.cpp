@@ -1,0 +1,500 @@
+// The vitrace binary itself, run as a user runs it: help, real traces of a
+// tiny model, and every kind of bad input with its documented exit code
+// (docs/cli.md), its one line on stderr, and no output file left behind.
+#define BOOST_TEST_MODULE vitrace cli tests
+#include <boost/test/unit_test.hpp>
+
+#include <stb/stb_image_write.h>  // libstb-dev; its implementation is compiled into vitrace_io
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "../test_util.h"
+#include "core/model.h"
+#include "io/safetensors.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using vitrace::test::RunResult;
+
+namespace {
+
+// A ViT small enough to trace in milliseconds: S=32, P=8 gives 16 patches and
+// N=17 tokens; C=16 in 2 heads of 8; 2 blocks; 5 classes.
+const std::string kTiny =
+    "--model vit_tiny_patch16_224 --image-size 32 --patch 8 --width 16 --depth 2 --heads 2 --classes 5";
+constexpr int kTinyClasses = 5;
+
+// The test image: not square, so input.resize has to crop.
+constexpr int kImageW = 48, kImageH = 40;
+
+const std::vector<std::string> kTimmNames = {"vit_tiny_patch16_224", "vit_small_patch16_224", "vit_base_patch16_224",
+                                             "vit_base_patch32_224", "vit_large_patch16_224"};
+
+// Known bytes in an -o target that a failed run must leave alone.
+const std::string kKeep = "{\"keep\": \"these bytes\"}\n";
+
+// Single quotes for the shell, so paths with spaces or quotes stay one word.
+std::string quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+RunResult run_vitrace(const std::string& args) { return vitrace::test::run(quote(VITRACE_BINARY) + " " + args); }
+
+std::string read_bytes(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::ostringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream f(path, std::ios::binary);
+    f << bytes;
+    BOOST_REQUIRE_MESSAGE(f.good(), "cannot write test file " << path);
+}
+
+// A w×h RGB PNG of a colour ramp, encoded by stb_image_write.
+std::string png_bytes(int w, int h) {
+    std::vector<uint8_t> rgb(static_cast<size_t>(w) * h * 3);  // [h, w, rgb]
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) rgb[(static_cast<size_t>(y) * w + x) * 3 + c] = (x * 5 + y * 3 + c * 80) % 256;
+    std::string out;
+    auto append = [](void* context, void* data, int size) {
+        static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
+    };
+    BOOST_REQUIRE(stbi_write_png_to_func(append, &out, w, h, 3, rgb.data(), w * 3));
+    return out;
+}
+
+// The safetensors bytes of a seeded-random model with the tiny ViT's flags
+// plus `overrides` (so a checkpoint for another configuration can be made).
+std::string checkpoint_bytes(const vitrace::ConfigOverrides& overrides) {
+    vitrace::ModelConfig cfg = vitrace::find_model("vit_tiny_patch16_224");
+    vitrace::ConfigOverrides o = overrides;
+    o.image_size = o.image_size.value_or(32);
+    o.patch = o.patch.value_or(8);
+    o.width = o.width.value_or(16);
+    o.depths = o.depths.value_or(std::vector<int>{2});
+    o.heads = o.heads.value_or(std::vector<int>{2});
+    o.classes = o.classes.value_or(kTinyClasses);
+    vitrace::apply_overrides(cfg, o);
+    vitrace::Model m = vitrace::make_model(cfg);
+    vitrace::init_random(m, 7);
+    std::vector<std::pair<std::string, const vitrace::Tensor*>> tensors;
+    vitrace::visit_params(m, [&](const std::string& name, vitrace::Tensor& t, vitrace::ParamKind, int64_t) {
+        tensors.push_back({name, &t});
+    });
+    return vitrace::make_safetensors(tensors);
+}
+
+json parse_json(const std::string& text, const std::string& what) {
+    json j = json::parse(text, nullptr, false);
+    BOOST_REQUIRE_MESSAGE(!j.is_discarded(), what << " is not valid JSON; it starts: " << text.substr(0, 300));
+    return j;
+}
+
+int64_t numel(const json& shape) {
+    int64_t n = 1;
+    for (const json& d : shape) n *= d.get<int64_t>();
+    return n;
+}
+
+const json* find_step(const json& trace, const std::string& name) {
+    for (const json& s : trace["steps"])
+        if (s["name"] == name) return &s;
+    return nullptr;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream s(text);
+    for (std::string line; std::getline(s, line);) out.push_back(line);
+    return out;
+}
+
+void require_success(const RunResult& r) {
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "exit " << r.exit_code << ", stderr:\n" << r.err);
+}
+
+// A failed run: the documented exit code, and stderr exactly one line
+// "vitrace: error: ..." that contains `names`.
+void check_error(const RunResult& r, int code, const std::string& names) {
+    BOOST_CHECK_EQUAL(r.exit_code, code);
+    BOOST_CHECK_MESSAGE(r.err.rfind("vitrace: error: ", 0) == 0, "stderr does not start with 'vitrace: error: ':\n" << r.err);
+    BOOST_CHECK_MESSAGE(std::count(r.err.begin(), r.err.end(), '\n') == 1 && r.err.back() == '\n',
+                        "stderr is not exactly one line:\n" << r.err);
+    BOOST_CHECK_MESSAGE(r.err.find(names) != std::string::npos, "stderr does not mention '" << names << "':\n" << r.err);
+}
+
+// Each test case gets a fresh directory holding image.png, removed afterwards.
+struct Workdir {
+    fs::path dir;
+    std::string image;
+
+    Workdir() {
+        std::string tmpl = (fs::temp_directory_path() / "vitrace-cli-XXXXXX").string();
+        BOOST_REQUIRE(mkdtemp(tmpl.data()));
+        dir = tmpl;
+        image = path("image.png");
+        write_bytes(image, png_bytes(kImageW, kImageH));
+    }
+    ~Workdir() { fs::remove_all(dir); }
+
+    std::string path(const std::string& name) const { return (dir / name).string(); }
+
+    // Every entry, hidden ones too: a temporary left by a failed run shows here.
+    std::set<std::string> entries() const {
+        std::set<std::string> out;
+        for (const auto& e : fs::directory_iterator(dir)) out.insert(e.path().filename().string());
+        return out;
+    }
+};
+
+// A `vitrace trace` that must fail with exit `code` and a message that contains `names`.
+struct BadTrace {
+    std::string what, args;
+    int code;
+    std::string names;
+};
+
+// Runs `vitrace trace` with the case's args, first writing to a fresh -o target
+// and then to one that holds kKeep: both must fail alike, create nothing, and
+// leave the directory and the existing file exactly as they were.
+void check_trace_fails(const Workdir& w, const BadTrace& c) {
+    const std::string keep = w.path("keep.json");
+    write_bytes(keep, kKeep);
+    const std::set<std::string> before = w.entries();
+
+    BOOST_TEST_CONTEXT("-o to a new file") {
+        check_error(run_vitrace("trace " + c.args + " -o " + quote(w.path("new.json"))), c.code, c.names);
+        BOOST_CHECK(w.entries() == before);
+    }
+    BOOST_TEST_CONTEXT("-o to an existing file") {
+        check_error(run_vitrace("trace " + c.args + " -o " + quote(keep)), c.code, c.names);
+        BOOST_CHECK(w.entries() == before);
+        BOOST_CHECK_MESSAGE(read_bytes(keep) == kKeep, "the existing -o file changed; it now holds:\n" << read_bytes(keep));
+    }
+    fs::remove(keep);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(help)
+
+BOOST_AUTO_TEST_CASE(top_level_help_lists_the_subcommands) {
+    const RunResult r = run_vitrace("--help");
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    for (const char* sub : {"trace", "shapes", "models", "bench"})
+        BOOST_CHECK_MESSAGE(r.out.find(std::string("\n  ") + sub + " ") != std::string::npos,
+                            "--help does not list " << sub << ":\n" << r.out);
+}
+
+BOOST_AUTO_TEST_CASE(trace_help_lists_its_flags) {
+    const RunResult r = run_vitrace("trace --help");
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    for (const char* flag : {"--model", "--weights", "--image", "--mean", "--std", "--values", "--steps", "-o,--output"})
+        BOOST_CHECK_MESSAGE(r.out.find(flag) != std::string::npos, "trace --help does not list " << flag << ":\n" << r.out);
+}
+
+BOOST_AUTO_TEST_CASE(no_subcommand_is_a_usage_error) { check_error(run_vitrace(""), 2, "subcommand"); }
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(models_lists_the_timm_names) {
+    const RunResult r = run_vitrace("models");
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    const std::vector<std::string> lines = lines_of(r.out);
+    for (const std::string& name : kTimmNames) {
+        const bool listed = std::any_of(lines.begin(), lines.end(),
+                                        [&](const std::string& l) { return l.rfind(name + " ", 0) == 0; });
+        BOOST_CHECK_MESSAGE(listed, "models does not list " << name << ":\n" << r.out);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(shapes_of_vit_large_name_every_axis) {
+    const RunResult r = run_vitrace("shapes --model vit_large_patch16_224");
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    BOOST_CHECK_EQUAL(r.err, "");
+    const std::vector<std::pair<std::string, std::string>> expected = {
+        {"patch_embed.proj", "[n=196, C=1024]"},
+        {"blocks.23.attn.softmax", "[heads=16, N=197, N=197]"},
+        {"blocks.23.mlp.fc1", "[N=197, hidden=4096]"},
+        {"head", "[classes=1000]"},
+    };
+    const std::vector<std::string> lines = lines_of(r.out);
+    for (const auto& [step, shape] : expected) {
+        const auto line = std::find_if(lines.begin(), lines.end(),
+                                       [&](const std::string& l) { return l.find(" " + step + " ") != std::string::npos; });
+        BOOST_REQUIRE_MESSAGE(line != lines.end(), "shapes has no step " << step << ":\n" << r.out);
+        BOOST_CHECK_MESSAGE(line->find(shape) != std::string::npos, step << ": expected " << shape << " in\n" << *line);
+    }
+    BOOST_CHECK_MESSAGE(r.out.find("blocks.24.") == std::string::npos, "vit_large has 24 blocks, 0..23");
+}
+
+BOOST_FIXTURE_TEST_SUITE(trace, Workdir)
+
+BOOST_AUTO_TEST_CASE(writes_the_documented_json) {
+    const std::string out = path("trace.json");
+    write_bytes(out, kKeep);  // a successful run replaces an existing file
+    const RunResult r = run_vitrace("trace " + kTiny + " --image " + quote(image) + " -o " + quote(out));
+    require_success(r);
+    BOOST_CHECK_EQUAL(r.err, "");
+    BOOST_CHECK_MESSAGE(r.out.find("untrained") != std::string::npos, "stdout does not say 'untrained':\n" << r.out);
+    BOOST_CHECK_MESSAGE(r.out.find("blocks.1.attn.softmax") != std::string::npos, "no step table on stdout:\n" << r.out);
+    BOOST_CHECK(entries() == (std::set<std::string>{"image.png", "trace.json"}));
+
+    const json t = parse_json(read_bytes(out), out);
+    BOOST_CHECK_EQUAL(t["format"], "vitrace.trace/1");
+
+    const json& model = t["model"];
+    BOOST_CHECK_EQUAL(model["name"], "vit_tiny_patch16_224");
+    BOOST_CHECK(model["family"].is_string());
+    BOOST_CHECK(model["config"].is_object());
+    BOOST_CHECK_EQUAL(model["config"]["width"], 16);
+    BOOST_CHECK_EQUAL(model["config"]["depth"], 2);
+    BOOST_CHECK_EQUAL(model["trained"], false);
+
+    const json& input = t["input"];
+    BOOST_CHECK_EQUAL(input["path"], image);
+    BOOST_CHECK_EQUAL(input["original_size"]["width"], kImageW);
+    BOOST_CHECK_EQUAL(input["original_size"]["height"], kImageH);
+    BOOST_CHECK(input["preprocessing"].is_object());
+
+    const json& steps = t["steps"];
+    BOOST_REQUIRE(steps.is_array() && !steps.empty());
+    for (size_t i = 0; i < steps.size(); i++) {
+        const json& s = steps[i];
+        BOOST_TEST_CONTEXT("step " << i << " " << s.value("name", "?")) {
+            BOOST_CHECK_EQUAL(s["index"], i);
+            BOOST_CHECK(s["name"].is_string());
+            BOOST_CHECK(s["op"].is_string());
+            BOOST_REQUIRE(s["shape"].is_array() && s["dims"].is_array());
+            BOOST_CHECK_EQUAL(s["shape"].size(), s["dims"].size());
+            const json& st = s["stats"];
+            BOOST_REQUIRE(st.is_object());
+            for (const char* k : {"min", "max", "mean", "std"}) BOOST_CHECK_MESSAGE(st[k].is_number(), k << " is not a number");
+            BOOST_CHECK(st["min"] <= st["mean"] && st["mean"] <= st["max"] && st["std"] >= 0);
+            BOOST_REQUIRE(s["values"].is_array());
+            BOOST_CHECK_EQUAL(s["values"].size(), std::min<int64_t>(numel(s["shape"]), vitrace::kSummaryValues));
+            BOOST_CHECK(s["macs"].is_number_integer() && s["macs"] >= 0);
+            BOOST_CHECK(s["time_ms"].is_number() && s["time_ms"] >= 0);
+        }
+    }
+    const std::vector<std::pair<std::string, json>> expected = {
+        {"patch_embed.proj", {16, 16}},   {"blocks.1.attn.qkv", {17, 48}}, {"blocks.1.attn.softmax", {2, 17, 17}},
+        {"blocks.1.mlp.fc1", {17, 64}}, {"norm", {17, 16}},               {"head", {kTinyClasses}},
+    };
+    for (const auto& [name, shape] : expected) {
+        const json* s = find_step(t, name);
+        BOOST_REQUIRE_MESSAGE(s, "no step " << name);
+        BOOST_CHECK_MESSAGE((*s)["shape"] == shape, name << ": shape " << (*s)["shape"] << ", expected " << shape);
+    }
+
+    const json& logits = t["output"]["logits"];
+    BOOST_REQUIRE(logits.is_array());
+    BOOST_CHECK_EQUAL(logits.size(), kTinyClasses);
+    for (const json& v : logits) BOOST_CHECK(v.is_number());
+    const json& top5 = t["output"]["top5"];
+    BOOST_REQUIRE(top5.is_array());
+    BOOST_REQUIRE_EQUAL(top5.size(), 5u);
+    for (size_t i = 0; i < top5.size(); i++) {
+        BOOST_TEST_CONTEXT("top5[" << i << "]") {
+            BOOST_CHECK(top5[i]["index"].is_number_integer() && top5[i]["index"] >= 0 && top5[i]["index"] < kTinyClasses);
+            BOOST_CHECK(top5[i]["label"].is_null());
+            BOOST_CHECK(top5[i]["score"].is_number() && top5[i]["score"] > 0 && top5[i]["score"] <= 1);
+            if (i) BOOST_CHECK(top5[i]["score"] <= top5[i - 1]["score"]);
+        }
+    }
+    const size_t argmax = std::max_element(logits.begin(), logits.end()) - logits.begin();
+    BOOST_CHECK_EQUAL(top5[0]["index"], argmax);
+}
+
+BOOST_AUTO_TEST_CASE(fitting_weights_make_the_model_trained) {
+    const std::string weights = path("tiny.safetensors"), out = path("trace.json");
+    write_bytes(weights, checkpoint_bytes({}));
+    const RunResult r = run_vitrace("trace " + kTiny + " --image " + quote(image) + " --weights " + quote(weights) +
+                                    " -o " + quote(out));
+    require_success(r);
+    BOOST_CHECK_MESSAGE(r.out.find("untrained") == std::string::npos, "stdout says 'untrained':\n" << r.out);
+    const json t = parse_json(read_bytes(out), out);
+    BOOST_CHECK_EQUAL(t["model"]["trained"], true);
+    BOOST_CHECK_EQUAL(t["model"]["weights"], weights);
+}
+
+BOOST_AUTO_TEST_CASE(values_none_full_and_steps) {
+    // A quiet run with `flags` that must succeed and print nothing on stderr; returns its trace.
+    auto traced = [&](const std::string& flags) {
+        const RunResult r = run_vitrace("trace " + kTiny + " --image " + quote(image) + " -q -o " +
+                                        quote(path("t.json")) + " " + flags);
+        require_success(r);
+        BOOST_CHECK_EQUAL(r.err, "");
+        return parse_json(read_bytes(path("t.json")), "the trace of " + flags);
+    };
+
+    BOOST_TEST_CONTEXT("--values none") {
+        const json t = traced("--values none");
+        for (const json& s : t["steps"]) BOOST_CHECK_MESSAGE(s["values"].is_null(), s["name"] << ": values not null");
+    }
+    BOOST_TEST_CONTEXT("--values full") {
+        const json t = traced("--values full");
+        for (const json& s : t["steps"]) {
+            BOOST_REQUIRE(s["values"].is_array());
+            BOOST_CHECK_MESSAGE((int64_t)s["values"].size() == numel(s["shape"]),
+                                s["name"] << ": " << s["values"].size() << " values, shape " << s["shape"]);
+        }
+    }
+    BOOST_TEST_CONTEXT("--steps 'blocks.1.attn.*'") {
+        const json t = traced("--steps 'blocks.1.attn.*'");
+        int full = 0;
+        for (const json& s : t["steps"]) {
+            const std::string name = s["name"];
+            BOOST_REQUIRE(s["values"].is_array());
+            const int64_t n = s["values"].size();
+            if (name.rfind("blocks.1.attn.", 0) == 0) {
+                full++;
+                BOOST_CHECK_MESSAGE(n == numel(s["shape"]), name << ": " << n << " values, shape " << s["shape"]);
+            } else {
+                BOOST_CHECK_MESSAGE(n <= vitrace::kSummaryValues, name << ": " << n << " values, more than a summary");
+            }
+        }
+        BOOST_CHECK_MESSAGE(full >= 7, "only " << full << " steps matched blocks.1.attn.*");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_steps_pattern_matching_nothing_warns_with_close_names) {
+    const RunResult r = run_vitrace("trace " + kTiny + " --image " + quote(image) + " -q -o " + quote(path("t.json")) +
+                                    " --steps 'blocks.1.atn.softmax'");
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    BOOST_CHECK_MESSAGE(r.err.rfind("vitrace: warning: ", 0) == 0, "no warning on stderr:\n" << r.err);
+    BOOST_CHECK_MESSAGE(r.err.find("blocks.1.atn.softmax") != std::string::npos, "the warning does not name the pattern:\n" << r.err);
+    BOOST_CHECK_MESSAGE(r.err.find("blocks.1.attn.softmax") != std::string::npos, "the warning does not suggest the close name:\n" << r.err);
+    BOOST_CHECK(fs::exists(path("t.json")));
+}
+
+BOOST_AUTO_TEST_CASE(dash_writes_the_json_to_stdout_and_no_table) {
+    const RunResult r = run_vitrace("trace " + kTiny + " --image " + quote(image) + " -o -");
+    require_success(r);
+    const json t = parse_json(r.out, "stdout");  // the whole of stdout: a table would break it
+    BOOST_CHECK_EQUAL(t["format"], "vitrace.trace/1");
+    BOOST_CHECK_MESSAGE(r.err.find("untrained") != std::string::npos, "the predictions are not on stderr:\n" << r.err);
+    BOOST_CHECK(entries() == std::set<std::string>{"image.png"});
+}
+
+BOOST_AUTO_TEST_CASE(bad_image_or_checkpoint) {
+    write_bytes(path("text.png"), "this is not an image\n");
+    const std::string png = png_bytes(kImageW, kImageH);
+    write_bytes(path("truncated.png"), png.substr(0, png.size() / 2));
+    write_bytes(path("empty.png"), "");
+    fs::create_directory(path("folder.png"));
+    write_bytes(path("short.safetensors"), std::string("\x08\x00\x00\x00", 4));
+    write_bytes(path("garbage.safetensors"), std::string("\x10\x00\x00\x00\x00\x00\x00\x00", 8) + "not json at all!");
+    vitrace::ConfigOverrides wider;
+    wider.width = 32;
+    write_bytes(path("wider.safetensors"), checkpoint_bytes(wider));
+
+    const std::string tiny_image = kTiny + " --image " + quote(image);
+    const std::vector<BadTrace> cases = {
+        {"missing image", kTiny + " --image " + quote(path("missing.png")), 3, "missing.png"},
+        {"not an image", kTiny + " --image " + quote(path("text.png")), 3, "not a PNG or JPEG"},
+        {"truncated PNG", kTiny + " --image " + quote(path("truncated.png")), 3, "truncated"},
+        {"empty image", kTiny + " --image " + quote(path("empty.png")), 3, "empty"},
+        {"directory as image", kTiny + " --image " + quote(path("folder.png")), 3, "directory"},
+        {"4-byte checkpoint", tiny_image + " --weights " + quote(path("short.safetensors")), 4, "too short"},
+        {"garbage header", tiny_image + " --weights " + quote(path("garbage.safetensors")), 4, "not valid JSON"},
+        {"missing checkpoint", tiny_image + " --weights " + quote(path("missing.safetensors")), 4, "missing.safetensors"},
+        {"directory as checkpoint", tiny_image + " --weights " + quote(dir.string()), 4, "directory"},
+        {"checkpoint of another width", tiny_image + " --weights " + quote(path("wider.safetensors")), 4,
+         "does not fit"},
+    };
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+}
+
+BOOST_AUTO_TEST_CASE(bad_model_configuration) {
+    const std::string img = " --image " + quote(image);
+    const std::string vit_tiny = "--model vit_tiny_patch16_224" + img;
+    const std::string small = vit_tiny + " --patch 8 --width 16 --heads 2 --classes 5";
+    const std::vector<BadTrace> cases = {
+        {"image size 225, patch 16", vit_tiny + " --image-size 225", 5, "not divisible by patch size 16"},
+        {"heads 5 for width 192", vit_tiny + " --heads 5", 5, "heads 5 do not divide width 192"},
+        {"unknown model", "--model vit_huge_patch99" + img, 5, "vit_huge_patch99"},
+        {"depth 0", small + " --image-size 32 --depth 0", 5, "depth"},
+        {"negative width", vit_tiny + " --width -16 --heads 1", 5, "width"},
+        {"image size 0", small + " --image-size 0 --depth 1", 5, "image size"},
+        {"negative heads", vit_tiny + " --heads -2", 5, "heads"},
+        {"classes 0", vit_tiny + " --classes 0", 5, "classes"},
+    };
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags) {
+    const std::string tiny_image = kTiny + " --image " + quote(image);
+    const std::vector<BadTrace> cases = {
+        {"unknown flag", tiny_image + " --frobnicate", 2, "--frobnicate"},
+        {"--values lots", tiny_image + " --values lots", 2, "lots"},
+        {"--mean with two numbers", tiny_image + " --mean 0.5,0.5", 2, "--mean"},
+        {"no --image", kTiny, 2, "--image"},
+    };
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+}
+
+BOOST_AUTO_TEST_CASE(unwritable_output) {
+    const std::string args = "trace " + kTiny + " --image " + quote(image) + " -o ";
+    const std::set<std::string> before = entries();
+
+    BOOST_TEST_CONTEXT("missing directory") {
+        check_error(run_vitrace(args + quote(path("no/such/dir/t.json"))), 6, "does not exist");
+        BOOST_CHECK(entries() == before);
+    }
+    BOOST_TEST_CONTEXT("a directory") {
+        check_error(run_vitrace(args + quote(dir.string())), 6, "directory");
+        BOOST_CHECK(fs::is_directory(dir));
+        BOOST_CHECK(entries() == before);
+    }
+    BOOST_TEST_CONTEXT("empty path") { check_error(run_vitrace(args + "''"), 6, "empty"); }
+    BOOST_TEST_CONTEXT("/dev/full") {
+        check_error(run_vitrace(args + "/dev/full"), 6, "/dev/full");
+        struct stat st {};
+        BOOST_REQUIRE(stat("/dev/full", &st) == 0);
+        BOOST_CHECK_MESSAGE(S_ISCHR(st.st_mode), "/dev/full is no longer a character device");
+    }
+    BOOST_TEST_CONTEXT("-o - with standard output on /dev/full") {
+        check_error(run_vitrace(args + "- >/dev/full"), 6, "writing failed");
+    }
+    BOOST_TEST_CONTEXT("read-only /proc") {
+        // Root ignores file permissions, but nobody can create files in /proc.
+        const std::string target = "/proc/vitrace-cli-test.json";
+        check_error(run_vitrace(args + target), 6, target);
+        BOOST_CHECK(!fs::exists(target));
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(bench_prints_json) {
+    const RunResult r =
+        run_vitrace("bench --model vit_tiny_patch16_224 --image-size 32 --patch 16 --depth 1 --repeat 2 --json");
+    require_success(r);
+    const json b = parse_json(r.out, "bench --json");
+    BOOST_CHECK_EQUAL(b["model"], "vit_tiny_patch16_224");
+    BOOST_REQUIRE(b["forward_ms"].is_object());
+    BOOST_CHECK(b["forward_ms"]["median"].is_number() && b["forward_ms"]["median"] > 0);
+    BOOST_CHECK(b["forward_ms"]["min"].is_number() && b["forward_ms"]["min"] <= b["forward_ms"]["median"]);
+    BOOST_CHECK(b["gflops"].is_number() && b["gflops"] > 0);
+    BOOST_CHECK(b["peak_rss_mb"].is_number() && b["peak_rss_mb"] > 0);
+}
