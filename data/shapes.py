@@ -6,15 +6,25 @@ One filled shape per 64x64 RGB image, in one of five classes:
     circle, square, triangle, cross, ring (an annulus)
 
 The shape has a random colour and sits on a background of another random
-colour; its size is 35-65 % of the image side (the diameter of a circle or
-ring, the side of a square or triangle, the span of a cross), at a random
-position where it lies fully inside the image; squares, triangles and crosses
-are rotated by a random angle; Gaussian noise is added to every pixel.
+colour; its size is roughly 35-65 % of the image side, at a random position
+where it lies fully inside the image; squares, triangles and crosses are
+rotated by a random angle; Gaussian noise is added to every pixel.
 
 The drawing varies on purpose, so that a model learns the shapes rather than
-one renderer's habits: edges are drawn with 1 to 4 samples per pixel (hard to
-smooth), crosses have thin to thick arms, rings thin to thick walls, triangles
-are equilateral or slightly stretched, and the noise level varies.
+one renderer's habits:
+
+  - "size" means different things to different people, so it is drawn from
+    28-72 % of the side and read one of three ways: the shape's own size (the
+    diameter of a circle or ring, the side of a square, the longest side of a
+    triangle, the span of a cross), the diameter of the circle around the
+    shape, or the side of its bounding box; a shape too big to fit is shrunk;
+  - edges are drawn with 1 to 4 samples per pixel (hard to smooth), and some
+    images are slightly blurred;
+  - crosses have thin to thick arms, rings thin to thick walls, triangles are
+    equilateral or have any angles between 35 and 95 degrees;
+  - the colours range from strong to weak contrast, some images are grey, and
+    the noise goes from none to a standard deviation of 25 levels, either
+    independent per channel or the same in all three.
 
     /usr/bin/python3 data/shapes.py samples data/images   # one image of each class
 """
@@ -30,39 +40,73 @@ SIZE = 64
 
 
 def _colours(rng):
-    """Two colours far enough apart that the shape can be seen."""
+    """Background and shape colours far enough apart that the shape can be seen."""
+    grey = rng.random() < 0.15
     while True:
         bg, fg = rng.uniform(0, 255, size=(2, 3))
-        if np.linalg.norm(bg - fg) > 90:
+        if grey:
+            bg, fg = np.full(3, bg[0]), np.full(3, fg[0])
+        if np.linalg.norm(bg - fg) > 60:
             return bg, fg
 
 
-def _polygon(kind, s, rng):
-    """Corner points of the outline at size s (before rotation), centred on 0."""
+def _triangle(rng):
+    """Corners of a counter-clockwise triangle whose longest side is 1, centred on 0.
+
+    Corners on a circle are separated by arcs of twice the opposite angles, so
+    drawing the three angles first gives any triangle shape we want."""
+    if rng.random() < 0.4:
+        angles = np.radians([60.0, 60.0, 60.0])
+    else:
+        while True:
+            a, b = rng.uniform(35, 95, size=2)
+            if 35 <= 180 - a - b <= 95:
+                angles = np.radians([a, b, 180 - a - b])
+                break
+    at = np.array([0.0, 2 * angles[2], 2 * (angles[2] + angles[0])])
+    pts = np.stack([np.cos(at), np.sin(at)], axis=1)
+    longest = max(np.linalg.norm(pts[i] - pts[i - 1]) for i in range(3))
+    return (pts - pts.mean(axis=0)) / longest
+
+
+def _params(kind, rng):
+    """The random proportions of one shape at size 1."""
+    p = {}
+    if kind == "ring":
+        p["inner"] = rng.uniform(0.3, 0.85)  # inner diameter / outer diameter
+    if kind == "cross":
+        p["arm"] = rng.uniform(0.14, 0.45)  # arm width / span
     if kind == "square":
-        h = s / 2
-        return np.array([[-h, -h], [h, -h], [h, h], [-h, h]])
+        p["polygon"] = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
     if kind == "triangle":
-        stretch = rng.uniform(0.85, 1.15)
-        r = s / math.sqrt(3)
-        pts = np.array([[r * math.cos(a), r * math.sin(a)] for a in (math.pi / 2, 7 * math.pi / 6, 11 * math.pi / 6)])
-        pts[:, 1] *= stretch
-        return pts - pts.mean(axis=0)
-    raise ValueError(kind)
+        p["polygon"] = _triangle(rng)
+    return p
 
 
-def _inside(kind, u, v, s, params):
-    """Mask of the sample points (u, v), in the shape's own rotated frame."""
+def _outline(kind, p):
+    """Points on the edge of the shape at size 1 (before rotation), enough to
+    find how far it reaches."""
+    if kind in ("circle", "ring"):
+        a = np.radians(np.arange(0, 360, 5))
+        return 0.5 * np.stack([np.cos(a), np.sin(a)], axis=1)
+    if kind == "cross":
+        t, h = p["arm"] / 2, 0.5
+        return np.array([(-t, -h), (t, -h), (t, h), (-t, h), (-h, -t), (h, -t), (h, t), (-h, t)])
+    return p["polygon"]
+
+
+def _inside(kind, u, v, p):
+    """Mask of the sample points (u, v), in the shape's own rotated frame at size 1."""
     if kind == "circle":
-        return u * u + v * v <= (s / 2) ** 2
+        return u * u + v * v <= 0.25
     if kind == "ring":
         d2 = u * u + v * v
-        return (d2 <= (s / 2) ** 2) & (d2 >= (params["inner"] * s / 2) ** 2)
+        return (d2 <= 0.25) & (d2 >= (p["inner"] / 2) ** 2)
     if kind == "cross":
-        t, h = params["arm"] * s / 2, s / 2
+        t, h = p["arm"] / 2, 0.5
         return ((np.abs(u) <= t) & (np.abs(v) <= h)) | ((np.abs(v) <= t) & (np.abs(u) <= h))
-    # convex polygon: inside every edge's half-plane
-    pts = params["polygon"]
+    # convex polygon, counter-clockwise: inside every edge's half-plane
+    pts = p["polygon"]
     mask = np.ones_like(u, dtype=bool)
     for i in range(len(pts)):
         (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % len(pts)]
@@ -70,63 +114,59 @@ def _inside(kind, u, v, s, params):
     return mask
 
 
+def _blur(a, sigma):
+    """Separable Gaussian blur of a 2-D array, edges repeated."""
+    r = np.arange(-3, 4)
+    k = np.exp(-r * r / (2 * sigma * sigma))
+    k /= k.sum()
+    n, m = a.shape
+    a = np.pad(a, 3, mode="edge")
+    a = sum(w * a[:, i:i + m] for i, w in enumerate(k))
+    return sum(w * a[i:i + n, :] for i, w in enumerate(k))
+
+
 def draw(kind, rng, size=SIZE):
     """One image of the given class, uint8 [size, size, 3]."""
-    s = rng.uniform(0.35, 0.65) * size
+    p = _params(kind, rng)
+    outline = _outline(kind, p)
     angle = rng.uniform(0, 2 * math.pi) if kind in ("square", "triangle", "cross") else 0.0
-    params = {}
-    if kind == "ring":
-        params["inner"] = rng.uniform(0.4, 0.75)
-    if kind == "cross":
-        params["arm"] = rng.uniform(0.22, 0.42)
-    if kind in ("square", "triangle"):
-        params["polygon"] = _polygon(kind, s, rng)
-        if kind == "triangle" and _signed_area(params["polygon"]) < 0:
-            params["polygon"] = params["polygon"][::-1]
-
-    # How far the rotated shape reaches from its centre, along x and along y.
     c, si = math.cos(angle), math.sin(angle)
-    if kind in ("circle", "ring"):
-        reach = np.array([s / 2, s / 2])
-    else:
-        if kind == "cross":
-            t, h = params["arm"] * s / 2, s / 2
-            outline = np.array([[x, y] for x, y in [(-t, -h), (t, -h), (t, h), (-t, h), (-h, -t), (h, -t), (h, t), (-h, t)]])
-        else:
-            outline = params["polygon"]
-        rotated = outline @ np.array([[c, si], [-si, c]])
-        reach = np.abs(rotated).max(axis=0)
-    cx = rng.uniform(reach[0], size - reach[0])
-    cy = rng.uniform(reach[1], size - reach[1])
+    rotated = outline @ np.array([[c, si], [-si, c]])
+    extent = rotated.max(axis=0) - rotated.min(axis=0)
+
+    # Size 1 measured the three ways: own size, circle around it, bounding box.
+    unit = [1.0, 2 * np.linalg.norm(outline, axis=1).max(), extent.max()][rng.integers(3)]
+    scale = min(rng.uniform(0.28, 0.72) * size / unit, (size - 1) / extent.max())
+    lo, hi = rotated.min(axis=0) * scale, rotated.max(axis=0) * scale
+    cx = rng.uniform(-lo[0], size - hi[0])
+    cy = rng.uniform(-lo[1], size - hi[1])
 
     # Coverage of each pixel by k×k samples, k from 1 (hard edges) to 4.
     k = int(rng.integers(1, 5))
     offsets = (np.arange(k) + 0.5) / k
     ys = (np.arange(size)[:, None] + offsets[None, :]).reshape(-1)
-    xs = ys.copy()
-    X, Y = np.meshgrid(xs, ys)
-    dx, dy = X - cx, Y - cy
+    X, Y = np.meshgrid(ys, ys)
+    dx, dy = (X - cx) / scale, (Y - cy) / scale
     u = c * dx + si * dy
     v = -si * dx + c * dy
-    cover = _inside(kind, u, v, s, params).reshape(size, k, size, k).mean(axis=(1, 3))
+    cover = _inside(kind, u, v, p).reshape(size, k, size, k).mean(axis=(1, 3))
+    if rng.random() < 0.3:
+        cover = _blur(cover, rng.uniform(0.3, 1.0))
 
     bg, fg = _colours(rng)
     img = bg[None, None, :] * (1 - cover[..., None]) + fg[None, None, :] * cover[..., None]
-    img += rng.normal(0, rng.uniform(2, 20), size=img.shape)
+    channels = 1 if rng.random() < 0.3 else 3
+    img += rng.normal(0, rng.uniform(0, 25), size=(size, size, channels))
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
 
 
-def _signed_area(pts):
-    x, y = pts[:, 0], pts[:, 1]
-    return 0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)
-
-
-def dataset(n, seed):
-    """n images with balanced labels: (uint8 [n, 64, 64, 3], int64 [n])."""
+def dataset(n, seed, draw_one=draw):
+    """n images with balanced labels: (uint8 [n, 64, 64, 3], int64 [n]).
+    draw_one(kind, rng) may be another renderer with the same contract as draw."""
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % len(CLASSES)
     rng.shuffle(labels)
-    images = np.stack([draw(CLASSES[y], rng) for y in labels])
+    images = np.stack([draw_one(CLASSES[y], rng) for y in labels])
     return images, labels
 
 

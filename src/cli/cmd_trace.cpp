@@ -57,9 +57,9 @@ void warn_unmatched(const Trace& trace) {
 }
 
 void print_predictions(const LoadedModel& lm, const std::vector<Prediction>& top, std::FILE* out) {
-    if (!lm.trained)
+    if (!lm.weights.trained)
         std::fprintf(out, "%s is untrained: seeded random weights (seed %llu); pass --weights FILE.safetensors for real predictions\n",
-                     lm.model.config.name.c_str(), (unsigned long long)lm.seed);
+                     lm.model.config.name.c_str(), (unsigned long long)lm.weights.seed);
     std::fprintf(out, "top-%zu:\n", top.size());
     for (size_t i = 0; i < top.size(); i++) {
         const std::string label = top[i].label.empty() ? "class " + std::to_string(top[i].index)
@@ -114,7 +114,7 @@ int run_trace(const TraceCommand& o) {
 
     if (!o.quiet && !json_to_stdout) stats_table(trace).print(stdout);
     if (out) {
-        write_trace_json(out->file(), model_json(cfg, lm.weights_path, lm.trained, o.weights.seed),
+        write_trace_json(out->file(), model_json(cfg, lm.weights),
                          input_json(o.image, img, cfg.image_size(), norm), trace, logits, top);
         out->commit();
     }

@@ -95,13 +95,13 @@ void add_weight_options(CLI::App& cmd, WeightOptions& o) {
 LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w) {
     LoadedModel lm;
     lm.model = make_model(cfg);
-    lm.seed = w.seed;
+    lm.weights.seed = w.seed;
     if (!w.weights.empty()) {
         LoadOptions lo;
         lo.allow_nonfinite = w.allow_nonfinite;
-        load_checkpoint(lm.model, w.weights, lo);
-        lm.weights_path = w.weights;
-        lm.trained = true;
+        lm.weights.layout = load_checkpoint(lm.model, w.weights, lo).layout;
+        lm.weights.path = w.weights;
+        lm.weights.trained = true;
     } else {
         init_random(lm.model, w.seed);
     }

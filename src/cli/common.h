@@ -10,6 +10,7 @@
 
 #include "core/model.h"
 #include "io/image.h"
+#include "io/trace_json.h"
 
 namespace vitrace::cli {
 
@@ -42,9 +43,7 @@ void add_weight_options(CLI::App& cmd, WeightOptions& o);
 // The model with its weights: loaded from --weights, or seeded random.
 struct LoadedModel {
     Model model;
-    std::string weights_path;  // empty: seeded random weights
-    bool trained = false;
-    uint64_t seed = 0;
+    WeightsInfo weights;
 };
 LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w);
 

@@ -68,7 +68,8 @@ ModelConfig find_model(std::string_view name) {
     throw Error(ErrorKind::Config, "unknown model '" + std::string(name) + "'; known models: " + known);
 }
 
-void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o) {
+void apply_overrides(ModelConfig& target, const ConfigOverrides& o) {
+    ModelConfig cfg = target;  // target changes only if the result is valid
     if (o.classes && *o.classes != cfg.classes()) cfg.class_names.clear();
     if (cfg.family == Family::ViT) {
         VitConfig& v = cfg.vit;
@@ -101,6 +102,7 @@ void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o) {
         if (o.classes) w.classes = *o.classes;
         validate(w);
     }
+    target = std::move(cfg);
 }
 
 Model make_model(const ModelConfig& cfg) {

@@ -41,7 +41,8 @@ struct ConfigOverrides {
     std::optional<Pool> pool;  // ViT only
 };
 
-// Applies the overrides and validates the result (throws Error(Config)).
+// Applies the overrides and validates the result. Throws Error(Config) and
+// leaves cfg as it was when the result is not a valid model.
 void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o);
 
 struct Model {

@@ -51,8 +51,7 @@ private:
 
 }  // namespace
 
-nlohmann::ordered_json model_json(const ModelConfig& cfg, const std::string& weights_path, bool trained,
-                                  uint64_t seed) {
+nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& weights) {
     nlohmann::ordered_json config;
     if (cfg.family == Family::ViT) {
         const VitConfig& v = cfg.vit;
@@ -81,9 +80,10 @@ nlohmann::ordered_json model_json(const ModelConfig& cfg, const std::string& wei
                                 {"family", family_name(cfg.family)},
                                 {"config", config},
                                 {"parameters", param_count(cfg)},
-                                {"trained", trained},
-                                {"weights", weights_path.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(weights_path)},
-                                {"seed", weights_path.empty() ? nlohmann::ordered_json(seed) : nlohmann::ordered_json()}};
+                                {"trained", weights.trained},
+                                {"weights", weights.path.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(weights.path)},
+                                {"weights_layout", weights.layout.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(weights.layout)},
+                                {"seed", weights.path.empty() ? nlohmann::ordered_json(weights.seed) : nlohmann::ordered_json()}};
     return m;
 }
 

@@ -14,10 +14,16 @@ namespace vitrace {
 
 inline constexpr const char* kTraceFormat = "vitrace.trace/1";
 
-// The "model" object: name, family, config, parameter count and where the
-// weights came from (weights_path empty: seeded random, untrained).
-nlohmann::ordered_json model_json(const ModelConfig& cfg, const std::string& weights_path, bool trained,
-                                  uint64_t seed);
+// Where a model's weights came from.
+struct WeightsInfo {
+    std::string path;    // empty: seeded random weights
+    std::string layout;  // how the checkpoint names its tensors ("timm", "microsoft")
+    bool trained = false;
+    uint64_t seed = 0;
+};
+
+// The "model" object: name, family, config, parameter count and the weights.
+nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& weights);
 
 // Writes the whole document. Values are written with the fewest digits that
 // read back to the same float; NaN and infinities, which JSON lacks, as null.

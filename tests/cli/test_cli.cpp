@@ -80,16 +80,19 @@ std::string png_bytes(int w, int h) {
 }
 
 // The safetensors bytes of a seeded-random model with the tiny ViT's flags
-// plus `overrides` (so a checkpoint for another configuration can be made).
-std::string checkpoint_bytes(const vitrace::ConfigOverrides& overrides) {
-    vitrace::ModelConfig cfg = vitrace::find_model("vit_tiny_patch16_224");
+// plus `overrides` (so a checkpoint for another configuration can be made),
+// or of another model with exactly `overrides`.
+std::string checkpoint_bytes(const vitrace::ConfigOverrides& overrides, const std::string& model = "") {
+    vitrace::ModelConfig cfg = vitrace::find_model(model.empty() ? "vit_tiny_patch16_224" : model);
     vitrace::ConfigOverrides o = overrides;
-    o.image_size = o.image_size.value_or(32);
-    o.patch = o.patch.value_or(8);
-    o.width = o.width.value_or(16);
-    o.depths = o.depths.value_or(std::vector<int>{2});
-    o.heads = o.heads.value_or(std::vector<int>{2});
-    o.classes = o.classes.value_or(kTinyClasses);
+    if (model.empty()) {
+        o.image_size = o.image_size.value_or(32);
+        o.patch = o.patch.value_or(8);
+        o.width = o.width.value_or(16);
+        o.depths = o.depths.value_or(std::vector<int>{2});
+        o.heads = o.heads.value_or(std::vector<int>{2});
+        o.classes = o.classes.value_or(kTinyClasses);
+    }
     vitrace::apply_overrides(cfg, o);
     vitrace::Model m = vitrace::make_model(cfg);
     vitrace::init_random(m, 7);
@@ -482,6 +485,92 @@ BOOST_AUTO_TEST_CASE(unwritable_output) {
         check_error(run_vitrace(args + target), 6, target);
         BOOST_CHECK(!fs::exists(target));
     }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(swin)
+
+// A Swin small enough to read: 16x16 image, patch 2, window 4 (as the golden fixture swin_shift).
+const std::string kSmallSwin =
+    "--model swin_tiny_patch4_window7_224 --image-size 16 --patch 2 --width 8 --depths 2,2 --heads 2,2 --window 4 "
+    "--classes 5";
+
+vitrace::ConfigOverrides small_swin_overrides() {
+    vitrace::ConfigOverrides o;
+    o.image_size = 16;
+    o.patch = 2;
+    o.width = 8;
+    o.depths = std::vector<int>{2, 2};
+    o.heads = std::vector<int>{2, 2};
+    o.window = 4;
+    o.classes = 5;
+    return o;
+}
+
+BOOST_FIXTURE_TEST_CASE(trace_names_the_window_axes, Workdir) {
+    const std::string out = path("swin.json");
+    require_success(run_vitrace("trace " + kSmallSwin + " --image " + quote(image) + " -o " + quote(out) + " -q"));
+    const json t = parse_json(read_bytes(out), out);
+    BOOST_CHECK_EQUAL(t["model"]["family"], "swin");
+    BOOST_CHECK_EQUAL(t["model"]["config"]["stages"].size(), 2u);
+    BOOST_CHECK_EQUAL(t["model"]["config"]["stages"][0]["shift"], 2);
+    BOOST_CHECK_EQUAL(t["model"]["config"]["stages"][1]["shift"], 0);  // a 4x4 grid is one window: no shift
+    const json* mask = find_step(t, "layers.0.blocks.1.attn_mask");
+    BOOST_REQUIRE(mask);
+    BOOST_CHECK((*mask)["dims"] == json({"windows", "window_tokens", "window_tokens"}));
+    BOOST_CHECK((*mask)["shape"] == json({4, 16, 16}));
+    BOOST_CHECK(find_step(t, "layers.1.blocks.1.attn_mask") == nullptr);
+    const json* index = find_step(t, "layers.0.blocks.0.attn.relative_position_index");
+    BOOST_REQUIRE(index);
+    BOOST_CHECK((*index)["shape"] == json({16, 16}));
+    BOOST_CHECK(find_step(t, "layers.1.downsample.reduction") != nullptr);
+    BOOST_CHECK_EQUAL(t["output"]["logits"].size(), 5u);
+}
+
+BOOST_FIXTURE_TEST_CASE(both_checkpoint_layouts_load, Workdir) {
+    const std::string golden = std::string(VITRACE_TEST_DATA) + "/golden/";
+    for (const std::string layout : {"timm", "microsoft"}) {
+        const std::string weights = golden + (layout == "timm" ? "swin_shift.safetensors" : "swin_shift.microsoft.safetensors");
+        const std::string out = path(layout + ".json");
+        require_success(run_vitrace("trace " + kSmallSwin + " --image " + quote(image) + " --weights " + quote(weights) +
+                                    " -o " + quote(out) + " -q"));
+        const json t = parse_json(read_bytes(out), out);
+        BOOST_CHECK_EQUAL(t["model"]["weights_layout"], layout);
+        BOOST_CHECK_EQUAL(t["model"]["trained"], true);
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(weights_of_the_other_family_are_refused, Workdir) {
+    write_bytes(path("swin.safetensors"), checkpoint_bytes(small_swin_overrides(), "swin_tiny_patch4_window7_224"));
+    write_bytes(path("vit.safetensors"), checkpoint_bytes({}));
+    const std::string img = " --image " + quote(image);
+    const std::vector<BadTrace> cases = {
+        {"Swin weights for a ViT", kTiny + img + " --weights " + quote(path("swin.safetensors")), 4, "holds Swin weights"},
+        {"ViT weights for a Swin", kSmallSwin + img + " --weights " + quote(path("vit.safetensors")), 4, "holds ViT weights"},
+    };
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+}
+
+BOOST_FIXTURE_TEST_CASE(sizes_that_do_not_fit_a_stage_are_refused, Workdir) {
+    const std::string swin_tiny = "--model swin_tiny_patch4_window7_224 --image " + quote(image);
+    const std::vector<BadTrace> cases = {
+        {"window 8 at 224", swin_tiny + " --window 8", 5, "stage 1 (layers.1): the 28x28 grid is not divisible by window 8"},
+        {"image 196: odd grid", swin_tiny + " --image-size 196", 5, "stage 1 (layers.1): patch merging"},
+        {"heads 5 at stage 0", swin_tiny + " --heads 5,6,12,24", 5, "heads 5 do not divide its 96 channels"},
+        {"pool token", swin_tiny + " --pool token", 5, "no cls token"},
+    };
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+}
+
+BOOST_AUTO_TEST_CASE(shapes_of_swin_large) {
+    const RunResult r = run_vitrace("shapes --model swin_large_patch4_window7_224");
+    require_success(r);
+    BOOST_CHECK(r.out.find("layers.2.blocks.17.attn.softmax") != std::string::npos);
+    BOOST_CHECK(r.out.find("[windows=4, heads=24, window_tokens=49, window_tokens=49]") != std::string::npos);
+    BOOST_CHECK(r.out.find("layers.3.blocks.1.attn_mask") == std::string::npos);  // 7x7 grid: no shift
 }
 
 BOOST_AUTO_TEST_SUITE_END()
