@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "cli/print_tensor.h"
 #include "cli/table.h"
 #include "io/output_file.h"
 #include "io/trace_json.h"
@@ -80,6 +81,7 @@ CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
     cmd->add_option("--values", o.values, "Values each step carries in the JSON: none, summary or full")
         ->capture_default_str();
     cmd->add_option("--steps", o.steps, "Comma-separated globs of steps that carry all their values");
+    cmd->add_option("--show", o.show, "Comma-separated globs of steps to print in full instead of the table");
     cmd->add_flag("-q,--quiet", o.quiet, "Print no table");
     return cmd;
 }
@@ -88,6 +90,8 @@ int run_trace(const TraceCommand& o) {
     TraceOptions topts;
     topts.values = parse_values_mode(o.values);
     topts.full_steps = split_commas(o.steps);
+    const std::vector<std::string> show = split_commas(o.show);
+    topts.full_steps.insert(topts.full_steps.end(), show.begin(), show.end());
     const ModelConfig cfg = resolve_config(o.model);
     const Normalization norm = normalization(o.norm);
 
@@ -97,25 +101,27 @@ int run_trace(const TraceCommand& o) {
     const bool json_to_stdout = o.output == "-";
     std::FILE* text = json_to_stdout ? stderr : stdout;
 
-    std::string warning;
-    const DecodedImage img = read_image(o.image, &warning);
-    if (!warning.empty()) print_warning(warning);
-    LoadedModel lm = load_model(cfg, o.weights);
-
-    Trace trace(topts);
-    Tensor logits;
-    {
-        Progress progress(trace, "trace " + cfg.name);
-        const Tensor x = preprocess(img, cfg.image_size(), norm, trace);
-        logits = forward(lm.model, x, trace);
-    }
+    const LoadedModel lm = load_model(cfg, o.weights);
+    const ImageRun run = run_on_image(lm, o.image, norm, topts);
+    const Trace& trace = run.trace;
     warn_unmatched(trace);
-    const std::vector<Prediction> top = top_k(logits, 5, cfg.class_names);
+    const std::vector<Prediction>& top = run.top;
 
-    if (!o.quiet && !json_to_stdout) stats_table(trace).print(stdout);
+    if (!o.quiet && !json_to_stdout) {
+        if (show.empty()) {
+            stats_table(trace).print(stdout);
+        } else {
+            for (const Step& s : trace.steps())
+                for (const std::string& pattern : show)
+                    if (glob_match(pattern, s.name)) {
+                        print_step_values(stdout, s);
+                        break;
+                    }
+        }
+    }
     if (out) {
-        write_trace_json(out->file(), model_json(cfg, lm.weights),
-                         input_json(o.image, img, cfg.image_size(), norm), trace, logits, top);
+        write_trace_json(out->file(), model_json(cfg, lm.weights), input_json(o.image, run.image, cfg.image_size(), norm),
+                         trace, run.logits, top);
         out->commit();
     }
     if (!o.quiet || json_to_stdout) print_predictions(lm, top, text);

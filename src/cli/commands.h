@@ -14,6 +14,7 @@ struct TraceCommand {
     std::optional<std::string> output;  // -o: unset writes no JSON; "" is refused, not ignored
     std::string values = "summary";
     std::string steps;
+    std::string show;
     bool quiet = false;
 };
 CLI::App* setup_trace(CLI::App& app, TraceCommand& o);
@@ -28,6 +29,13 @@ int run_shapes(const ShapesCommand& o);
 struct ModelsCommand {};
 CLI::App* setup_models(CLI::App& app, ModelsCommand& o);
 int run_models(const ModelsCommand& o);
+
+struct LessonCommand {
+    int number = 0;  // 0: list the lessons
+    bool json = false;
+};
+CLI::App* setup_lesson(CLI::App& app, LessonCommand& o);
+int run_lesson(const LessonCommand& o);
 
 struct BenchCommand {
     ModelOptions model;

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include "io/checkpoint.h"
 
@@ -124,6 +126,45 @@ Normalization normalization(const NormOptions& o) {
         n.std[c] = o.std[c];
     }
     return n;
+}
+
+std::string data_dir() {
+    if (const char* env = std::getenv("VITRACE_DATA"); env && *env) return env;
+    return VITRACE_DATA_DIR;
+}
+
+std::string resolve_data_path(const std::string& path) {
+    std::error_code ec;  // a path that cannot even be looked at is left for the reader to report
+    if (std::filesystem::exists(path, ec) || path.rfind("data/", 0) != 0) return path;
+    const std::string in_data = data_dir() + "/" + path.substr(5);
+    return std::filesystem::exists(in_data, ec) ? in_data : path;
+}
+
+ModelConfig config_from_flags(const std::string& flags) {
+    CLI::App app;
+    ModelOptions o;
+    add_model_options(app, o);
+    try {
+        app.parse(flags, false);
+    } catch (const CLI::ParseError& e) {
+        throw Error(ErrorKind::Internal, "model flags '" + flags + "': " + e.what());
+    }
+    return resolve_config(o);
+}
+
+ImageRun run_on_image(const LoadedModel& lm, const std::string& image_path, const Normalization& norm,
+                      const TraceOptions& options) {
+    ImageRun run{{}, Trace(options), {}, {}};
+    std::string warning;
+    run.image = read_image(resolve_data_path(image_path), &warning);
+    if (!warning.empty()) print_warning(warning);
+    {
+        Progress progress(run.trace, "trace " + lm.model.config.name);
+        const Tensor x = preprocess(run.image, lm.model.config.image_size(), norm, run.trace);
+        run.logits = forward(lm.model, x, run.trace);
+    }
+    run.top = top_k(run.logits, 5, lm.model.config.class_names);
+    return run;
 }
 
 Progress::Progress(Trace& trace, const std::string& label) {

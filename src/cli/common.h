@@ -55,6 +55,27 @@ struct NormOptions {
 void add_norm_options(CLI::App& cmd, NormOptions& o);
 Normalization normalization(const NormOptions& o);
 
+// vitrace's data directory: $VITRACE_DATA if set, else the repository's data/
+// that the build was configured from.
+std::string data_dir();
+// A path as a person writes it ("data/images/ring.png"): used as given when it
+// exists, else found in data_dir() when it starts with "data/" and is there.
+std::string resolve_data_path(const std::string& path);
+
+// The model configuration that a string of model flags selects, as the command
+// line would read it: "--model vit_tiny_patch16_224 --image-size 8 --patch 4".
+ModelConfig config_from_flags(const std::string& flags);
+
+// Decodes the image, runs the model on it and records every step.
+struct ImageRun {
+    DecodedImage image;
+    Trace trace;
+    Tensor logits;
+    std::vector<Prediction> top;
+};
+ImageRun run_on_image(const LoadedModel& lm, const std::string& image_path, const Normalization& norm,
+                      const TraceOptions& options);
+
 // A progress line on stderr while a trace runs, when stderr is a terminal.
 class Progress {
 public:

@@ -19,10 +19,12 @@ int main(int argc, char** argv) {
     ShapesCommand shapes;
     ModelsCommand models;
     BenchCommand bench;
+    LessonCommand lesson;
     CLI::App* trace_cmd = setup_trace(app, trace);
     CLI::App* shapes_cmd = setup_shapes(app, shapes);
     CLI::App* models_cmd = setup_models(app, models);
     CLI::App* bench_cmd = setup_bench(app, bench);
+    CLI::App* lesson_cmd = setup_lesson(app, lesson);
 
     try {
         app.parse(argc, argv);
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
         if (shapes_cmd->parsed()) code = run_shapes(shapes);
         if (models_cmd->parsed()) code = run_models(models);
         if (bench_cmd->parsed()) code = run_bench(bench);
+        if (lesson_cmd->parsed()) code = run_lesson(lesson);
         // Printed tables are output too: a full disk or closed pipe is an error.
         if (std::fflush(stdout) != 0 || std::ferror(stdout))
             throw Error(ErrorKind::Output, "cannot write to standard output");

@@ -88,7 +88,8 @@ nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& wei
 }
 
 void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const nlohmann::ordered_json& input,
-                      const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top) {
+                      const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top,
+                      const nlohmann::ordered_json* extra) {
     Writer w(f);
     w.raw("{\"format\":\"");
     w.raw(kTraceFormat);
@@ -167,7 +168,15 @@ void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const n
         w.num(static_cast<float>(top[i].score));
         w.raw("}");
     }
-    w.raw("]}}\n");
+    w.raw("]}");
+    if (extra)
+        for (const auto& [key, value] : extra->items()) {
+            w.raw(",");
+            w.json(key);
+            w.raw(":");
+            w.json(value);
+        }
+    w.raw("}\n");
 }
 
 }  // namespace vitrace

@@ -27,7 +27,10 @@ nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& wei
 
 // Writes the whole document. Values are written with the fewest digits that
 // read back to the same float; NaN and infinities, which JSON lacks, as null.
+// `extra`, when given, is an object whose fields are added at the top level
+// (the lessons add "lesson").
 void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const nlohmann::ordered_json& input,
-                      const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top);
+                      const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top,
+                      const nlohmann::ordered_json* extra = nullptr);
 
 }  // namespace vitrace

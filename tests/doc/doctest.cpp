@@ -1,0 +1,264 @@
+// Runs every command shown in a Markdown file and compares what it prints with
+// what the file shows.
+//
+//   doctest --source DIR --bin DIR FILE.md
+//
+// In ```console blocks, a line starting "$ " is a command; the lines after it,
+// up to the next "$ " or the end of the block, are its expected output. A line
+// "..." stands for any number of lines left out.
+//
+// The commands of one file run in order, with bash, in a fresh scratch
+// directory holding links to the repository's data/, lessons/ and docs/ and
+// "build" linked to the build directory, so that `build/vitrace` and paths like
+// data/images/ring.png work from any build directory, and files the commands
+// write do not land in the repository. The build directory is first on PATH,
+// so `vitrace` alone runs the binary under test. Standard error is merged into
+// standard output, as a terminal shows it.
+//
+// Comparison, line by line: the text between numbers must be equal (runs of
+// spaces count as one, trailing spaces are ignored); each number must agree to
+// the digits shown, |actual - shown| <= half a unit of the shown number's last
+// digit. Changing any shown digit therefore fails the test.
+//
+// A command must exit 0 unless its shown output holds "vitrace: error:".
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Example {
+    int line = 0;  // of the "$ " line in the Markdown file
+    std::string command;
+    std::vector<std::string> expected;
+};
+
+std::vector<Example> read_examples(const std::string& path) {
+    std::ifstream f(path);
+    std::vector<Example> out;
+    bool in_console = false;
+    int n = 0;
+    for (std::string line; std::getline(f, line);) {
+        n++;
+        if (!in_console) {
+            if (line.rfind("```console", 0) == 0) in_console = true;
+            continue;
+        }
+        if (line.rfind("```", 0) == 0) {
+            in_console = false;
+        } else if (line.rfind("$ ", 0) == 0) {
+            out.push_back({n, line.substr(2), {}});
+        } else if (!out.empty()) {
+            out.back().expected.push_back(line);
+        }
+    }
+    return out;
+}
+
+struct Result {
+    int code = 0;
+    std::string output;
+};
+
+Result run(const std::string& command, const fs::path& cwd, const std::string& bin) {
+    const std::string script = "cd '" + cwd.string() + "' && export PATH='" + bin + "':\"$PATH\" && " + command;
+    const std::string full = "bash -c " + [&] {
+        std::string q = "'";
+        for (char c : script) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return q + "'";
+    }() + " 2>&1";
+    Result r;
+    FILE* p = popen(full.c_str(), "r");
+    if (!p) return {127, "cannot start bash"};
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return r;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream s(text);
+    for (std::string line; std::getline(s, line);) out.push_back(line);
+    return out;
+}
+
+// A line cut into text and numbers: "[N=197, C=768]  -0.0254" ->
+// texts {"[N=", ", C=", "]  ", ""} and numbers {197, 768, -0.0254}.
+struct Tokens {
+    std::vector<std::string> texts;
+    std::vector<std::string> numbers;
+};
+
+Tokens tokenize(const std::string& line) {
+    // A number: optional sign, digits, optional fraction, optional exponent, not
+    // glued to a letter or underscore on its left (so "blocks.3" and "fc1" stay text).
+    static const std::regex number(R"((^|[^A-Za-z0-9_.])([-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?)(?![0-9A-Za-z_]))");
+    Tokens t;
+    std::string rest = line;
+    std::smatch m;
+    std::string text;
+    auto begin = line.cbegin();
+    while (std::regex_search(begin, line.cend(), m, number)) {
+        text += std::string(begin, m[2].first);
+        t.texts.push_back(text);
+        text.clear();
+        t.numbers.push_back(m[2].str());
+        begin = m[2].second;
+    }
+    text += std::string(begin, line.cend());
+    t.texts.push_back(text);
+    return t;
+}
+
+std::string squeeze(const std::string& s) {
+    std::string out;
+    bool space = false;
+    for (char c : s) {
+        if (c == ' ' || c == '\t') {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) out += ' ';
+        if (space && out.empty()) out += ' ';
+        space = false;
+        out += c;
+    }
+    return out;
+}
+
+// Half a unit of the last digit shown: "0.2012" -> 0.00005, "197" -> 0.5, "1.5e-3" -> 0.00005.
+double half_unit(const std::string& shown) {
+    const auto e = shown.find_first_of("eE");
+    const std::string mantissa = shown.substr(0, e);
+    const int exponent = e == std::string::npos ? 0 : std::stoi(shown.substr(e + 1));
+    const auto dot = mantissa.find('.');
+    const int decimals = dot == std::string::npos ? 0 : static_cast<int>(mantissa.size() - dot - 1);
+    return 0.5 * std::pow(10.0, exponent - decimals);
+}
+
+bool line_matches(const std::string& actual, const std::string& expected, std::string* why) {
+    const Tokens a = tokenize(actual), x = tokenize(expected);
+    if (a.numbers.size() != x.numbers.size()) {
+        *why = "a different count of numbers";
+        return false;
+    }
+    for (size_t i = 0; i < a.texts.size(); i++) {
+        std::string at = squeeze(a.texts[i]), xt = squeeze(x.texts[i]);
+        if (i + 1 == a.texts.size()) {  // trailing spaces do not count
+            while (!at.empty() && at.back() == ' ') at.pop_back();
+            while (!xt.empty() && xt.back() == ' ') xt.pop_back();
+        }
+        if (at != xt) {
+            *why = "text differs: '" + a.texts[i] + "' against '" + x.texts[i] + "'";
+            return false;
+        }
+    }
+    for (size_t i = 0; i < a.numbers.size(); i++) {
+        const double av = std::stod(a.numbers[i]), xv = std::stod(x.numbers[i]);
+        const double tol = half_unit(x.numbers[i]) * (1 + 1e-9);
+        if (!(std::fabs(av - xv) <= tol)) {
+            *why = "number " + a.numbers[i] + " against " + x.numbers[i] + " (tolerance " + std::to_string(tol) + ")";
+            return false;
+        }
+    }
+    return true;
+}
+
+// Matches the actual lines against the expected ones, where an expected "..."
+// stands for any run of lines. Returns "" or what went wrong.
+std::string compare(const std::vector<std::string>& actual, const std::vector<std::string>& expected) {
+    // dp[i][j]: actual[i:] matches expected[j:]
+    const size_t A = actual.size(), X = expected.size();
+    std::vector<std::vector<char>> dp(A + 1, std::vector<char>(X + 1, 0));
+    dp[A][X] = 1;
+    for (size_t j = X; j-- > 0;)
+        if (expected[j] == "...") dp[A][j] = dp[A][j + 1];
+    std::string why;
+    for (size_t i = A; i-- > 0;) {
+        for (size_t j = X; j-- > 0;) {
+            if (expected[j] == "...")
+                dp[i][j] = dp[i][j + 1] || dp[i + 1][j];
+            else
+                dp[i][j] = dp[i + 1][j + 1] && line_matches(actual[i], expected[j], &why);
+        }
+    }
+    if (dp[0][0]) return "";
+    // Point at the first expected line that cannot be matched in order.
+    size_t i = 0;
+    for (size_t j = 0; j < X; j++) {
+        if (expected[j] == "...") continue;
+        bool found = false;
+        for (size_t k = i; k < A; k++) {
+            if (line_matches(actual[k], expected[j], &why)) {
+                i = k + 1;
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            std::string near = i < A ? actual[i] : "(end of output)";
+            line_matches(near, expected[j], &why);
+            return "expected line " + std::to_string(j + 1) + ":\n      " + expected[j] + "\n    nearest actual line:\n      " +
+                   near + "\n    (" + why + ")";
+        }
+    }
+    return "the output has lines the file does not show (add them, or a '...' line)";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string source, bin, file;
+    for (int i = 1; i < argc; i++) {
+        const std::string a = argv[i];
+        if (a == "--source" && i + 1 < argc) source = argv[++i];
+        else if (a == "--bin" && i + 1 < argc) bin = argv[++i];
+        else file = a;
+    }
+    if (source.empty() || bin.empty() || file.empty()) {
+        std::cerr << "usage: doctest --source DIR --bin DIR FILE.md\n";
+        return 2;
+    }
+    const std::vector<Example> examples = read_examples(file);
+
+    char tmpl[] = "/tmp/vitrace-doctest-XXXXXX";
+    if (!mkdtemp(tmpl)) return 2;
+    const fs::path scratch = tmpl;
+    for (const char* d : {"data", "lessons", "docs"}) fs::create_directory_symlink(fs::absolute(source) / d, scratch / d);
+    fs::create_directory_symlink(fs::absolute(bin), scratch / "build");
+
+    int failures = 0;
+    for (const Example& ex : examples) {
+        const Result r = run(ex.command, scratch, fs::absolute(bin).string());
+        bool shows_error = false;
+        for (const auto& l : ex.expected) shows_error |= l.find("vitrace: error:") != std::string::npos;
+        std::string problem;
+        if (r.code != 0 && !shows_error) problem = "exit code " + std::to_string(r.code);
+        if (problem.empty()) problem = compare(lines_of(r.output), ex.expected);
+        if (!problem.empty()) {
+            failures++;
+            std::cout << file << ":" << ex.line << ": FAILED $ " << ex.command << "\n    " << problem << "\n";
+            std::cout << "    --- actual output ---\n" << r.output << "    ---------------------\n";
+        } else {
+            std::cout << file << ":" << ex.line << ": ok $ " << ex.command << "\n";
+        }
+    }
+    fs::remove_all(scratch);
+    std::cout << examples.size() - failures << " of " << examples.size() << " commands match " << file << "\n";
+    return failures ? 1 : 0;
+}
