@@ -30,6 +30,15 @@ struct ModelsCommand {};
 CLI::App* setup_models(CLI::App& app, ModelsCommand& o);
 int run_models(const ModelsCommand& o);
 
+struct CompareCommand {
+    std::string vit = "vit_base_patch16_224";
+    std::string swin = "swin_tiny_patch4_window7_224";
+    std::optional<int> image_size;
+    std::optional<std::string> json;
+};
+CLI::App* setup_compare(CLI::App& app, CompareCommand& o);
+int run_compare(const CompareCommand& o);
+
 struct LessonCommand {
     int number = 0;  // 0: list the lessons
     bool json = false;

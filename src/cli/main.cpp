@@ -20,11 +20,13 @@ int main(int argc, char** argv) {
     ModelsCommand models;
     BenchCommand bench;
     LessonCommand lesson;
+    CompareCommand compare;
     CLI::App* trace_cmd = setup_trace(app, trace);
     CLI::App* shapes_cmd = setup_shapes(app, shapes);
     CLI::App* models_cmd = setup_models(app, models);
     CLI::App* bench_cmd = setup_bench(app, bench);
     CLI::App* lesson_cmd = setup_lesson(app, lesson);
+    CLI::App* compare_cmd = setup_compare(app, compare);
 
     try {
         app.parse(argc, argv);
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
         if (models_cmd->parsed()) code = run_models(models);
         if (bench_cmd->parsed()) code = run_bench(bench);
         if (lesson_cmd->parsed()) code = run_lesson(lesson);
+        if (compare_cmd->parsed()) code = run_compare(compare);
         // Printed tables are output too: a full disk or closed pipe is an error.
         if (std::fflush(stdout) != 0 || std::ferror(stdout))
             throw Error(ErrorKind::Output, "cannot write to standard output");

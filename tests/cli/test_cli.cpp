@@ -575,6 +575,23 @@ BOOST_AUTO_TEST_CASE(shapes_of_swin_large) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+BOOST_FIXTURE_TEST_CASE(compare_writes_both_totals, Workdir) {
+    const std::string out = path("compare.json");
+    const RunResult r = run_vitrace("compare --vit vit_base_patch16_224 --swin swin_tiny_patch4_window7_224 --json " +
+                                    quote(out));
+    require_success(r);
+    BOOST_CHECK(r.out.find("blocks.0-11") != std::string::npos);
+    BOOST_CHECK(r.out.find("896x896") != std::string::npos);
+    const json j = parse_json(read_bytes(out), out);
+    BOOST_CHECK_CLOSE(j["vit"]["total_macs"].get<double>() / 1e9, 17.56, 1.0);
+    BOOST_CHECK_CLOSE(j["swin"]["total_macs"].get<double>() / 1e9, 4.49, 1.0);
+    BOOST_CHECK_EQUAL(j["vit"]["layers"].size(), 12u);
+    BOOST_CHECK_EQUAL(j["swin"]["layers"].size(), 4u);
+    BOOST_CHECK_EQUAL(j["scaling"].size(), 3u);
+    check_error(run_vitrace("compare --vit swin_tiny_patch4_window7_224"), 2, "not a ViT model");
+    check_error(run_vitrace("compare --image-size 100"), 5, "not divisible");
+}
+
 BOOST_AUTO_TEST_CASE(bench_prints_json) {
     const RunResult r =
         run_vitrace("bench --model vit_tiny_patch16_224 --image-size 32 --patch 16 --depth 1 --repeat 2 --json");

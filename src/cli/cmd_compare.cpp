@@ -1,0 +1,165 @@
+// vitrace compare: ViT's global attention beside Swin's windowed attention,
+// layer by layer, and how their cost grows with the image.
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/table.h"
+#include "core/cost.h"
+#include "io/output_file.h"
+
+namespace vitrace::cli {
+
+namespace {
+
+std::string bytes_str(int64_t b) {
+    char buf[32];
+    if (b >= (1 << 20))
+        std::snprintf(buf, sizeof buf, "%.2f MiB", b / 1048576.0);
+    else
+        std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+    return buf;
+}
+
+std::string macs_str(int64_t m) { return m ? human_count((double)m) : "-"; }
+
+// Consecutive ViT blocks with the same figures are one row, "blocks.0-11".
+std::vector<LayerCost> merge_identical(const std::vector<LayerCost>& layers) {
+    std::vector<LayerCost> out;
+    std::vector<std::string> last_name;
+    for (const LayerCost& l : layers) {
+        if (!out.empty()) {
+            LayerCost& prev = out.back();
+            const int64_t per_block = prev.total_macs() / prev.blocks;
+            if (prev.tokens == l.tokens && prev.channels == l.channels && prev.matrices == l.matrices &&
+                prev.matrix_side == l.matrix_side && per_block == l.total_macs() && l.other_macs == 0 &&
+                prev.other_macs == 0) {
+                prev.blocks += l.blocks;
+                prev.projection_macs += l.projection_macs;
+                prev.attention_macs += l.attention_macs;
+                prev.mlp_macs += l.mlp_macs;
+                last_name.back() = l.name;
+                continue;
+            }
+        }
+        out.push_back(l);
+        last_name.push_back(l.name);
+    }
+    for (size_t i = 0; i < out.size(); i++)
+        if (last_name[i] != out[i].name) out[i].name += "-" + last_name[i].substr(last_name[i].rfind('.') + 1);
+    return out;
+}
+
+void add_rows(Table& t, const char* family, const ModelCost& c, bool merge) {
+    for (const LayerCost& l : merge ? merge_identical(c.layers) : c.layers)
+        t.rows.push_back({family, l.name, std::to_string(l.blocks), std::to_string(l.tokens), std::to_string(l.channels),
+                          std::to_string(l.heads),
+                          std::to_string(l.matrices) + " x " + std::to_string(l.matrix_side) + "x" +
+                              std::to_string(l.matrix_side),
+                          bytes_str(l.score_bytes), macs_str(l.projection_macs), macs_str(l.attention_macs),
+                          macs_str(l.mlp_macs), macs_str(l.other_macs), macs_str(l.total_macs())});
+    t.rows.push_back({family, "embed+head", "", "", "", "", "", "", "", "", "", macs_str(c.embed_macs + c.head_macs),
+                      macs_str(c.embed_macs + c.head_macs)});
+    t.rows.push_back({family, "total", "", "", "", "", "", "", "", "", "", "", macs_str(c.total_macs)});
+}
+
+nlohmann::ordered_json cost_json(const ModelCost& c) {
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (const LayerCost& l : c.layers)
+        layers.push_back({{"name", l.name},
+                          {"blocks", l.blocks},
+                          {"tokens", l.tokens},
+                          {"channels", l.channels},
+                          {"heads", l.heads},
+                          {"attention_matrices", l.matrices},
+                          {"matrix_side", l.matrix_side},
+                          {"score_bytes_per_block", l.score_bytes},
+                          {"macs",
+                           {{"projections", l.projection_macs},
+                            {"attention", l.attention_macs},
+                            {"mlp", l.mlp_macs},
+                            {"other", l.other_macs},
+                            {"total", l.total_macs()}}}});
+    return {{"model", c.model},      {"image_size", c.image_size}, {"total_macs", c.total_macs},
+            {"embed_macs", c.embed_macs}, {"head_macs", c.head_macs}, {"layers", layers}};
+}
+
+ModelConfig at_size(ModelConfig cfg, int S) {
+    ConfigOverrides o;
+    o.image_size = S;
+    apply_overrides(cfg, o);
+    return cfg;
+}
+
+}  // namespace
+
+CLI::App* setup_compare(CLI::App& app, CompareCommand& o) {
+    CLI::App* cmd = app.add_subcommand("compare", "ViT's global attention against Swin's windowed attention, layer by layer");
+    cmd->add_option("--vit", o.vit, "ViT model")->capture_default_str();
+    cmd->add_option("--swin", o.swin, "Swin model")->capture_default_str();
+    cmd->add_option("--image-size", o.image_size, "Image side for both models (default: the ViT's)");
+    cmd->add_option("--json", o.json, "Also write the figures as JSON to FILE (- for standard output)");
+    return cmd;
+}
+
+int run_compare(const CompareCommand& o) {
+    ModelConfig vit = find_model(o.vit), swin = find_model(o.swin);
+    if (vit.family != Family::ViT) throw Error(ErrorKind::Usage, "--vit: " + o.vit + " is not a ViT model");
+    if (swin.family != Family::Swin) throw Error(ErrorKind::Usage, "--swin: " + o.swin + " is not a Swin model");
+    const int S = o.image_size.value_or(vit.image_size());
+    vit = at_size(vit, S);
+    swin = at_size(swin, S);
+    std::unique_ptr<OutputFile> out;
+    if (o.json) out = std::make_unique<OutputFile>(*o.json);
+
+    const ModelCost vc = model_cost(vit), sc = model_cost(swin);
+    // The same models with the image side doubled twice: tokens grow 4x each time.
+    std::vector<std::pair<ModelCost, ModelCost>> scaling;
+    for (int f : {1, 2, 4}) scaling.push_back({model_cost(at_size(vit, S * f)), model_cost(at_size(swin, S * f))});
+
+    std::FILE* text = o.json && *o.json == "-" ? stderr : stdout;
+    std::fprintf(text, "%s (global attention) against %s (windowed attention), %dx%d input\n\n", vit.name.c_str(),
+                 swin.name.c_str(), S, S);
+    Table t{{"model", "layer", "blocks", "tokens", "channels", "heads", "attention matrices", "scores/block",
+             "projections", "attention", "MLP", "other", "total"},
+            {false, false, true, true, true, true, true, true, true, true, true, true, true},
+            {}};
+    add_rows(t, "vit", vc, true);
+    add_rows(t, "swin", sc, false);
+    t.print(text);
+    std::fprintf(text, "\nMultiply-adds per image: %s %s, %s %s (ViT / Swin = %.2f)\n", vit.name.c_str(),
+                 macs_str(vc.total_macs).c_str(), swin.name.c_str(), macs_str(sc.total_macs).c_str(),
+                 (double)vc.total_macs / (double)sc.total_macs);
+
+    std::fprintf(text, "\nWhen the image side doubles, the tokens grow 4x. Swin's windows keep each token's\n"
+                       "attention the same size, so its cost grows with the tokens (linear); every ViT token\n"
+                       "attends to every other, so its attention grows with their square (quadratic).\n\n");
+    Table g{{"image", "ViT tokens", "ViT MACs", "growth", "Swin tokens", "Swin MACs", "growth"},
+            {false, true, true, true, true, true, true},
+            {}};
+    for (const auto& [v, s] : scaling) {
+        char vg[32], sg[32];
+        std::snprintf(vg, sizeof vg, "%.2fx", (double)v.total_macs / scaling[0].first.total_macs);
+        std::snprintf(sg, sizeof sg, "%.2fx", (double)s.total_macs / scaling[0].second.total_macs);
+        g.rows.push_back({std::to_string(v.image_size) + "x" + std::to_string(v.image_size),
+                          std::to_string(v.layers.front().tokens), macs_str(v.total_macs), vg,
+                          std::to_string(s.layers.front().tokens), macs_str(s.total_macs), sg});
+    }
+    g.print(text);
+
+    if (out) {
+        nlohmann::ordered_json grow = nlohmann::ordered_json::array();
+        for (const auto& [v, s] : scaling)
+            grow.push_back({{"image_size", v.image_size}, {"vit_total_macs", v.total_macs}, {"swin_total_macs", s.total_macs}});
+        const nlohmann::ordered_json j = {{"format", "vitrace.compare/1"},
+                                          {"image_size", S},
+                                          {"vit", cost_json(vc)},
+                                          {"swin", cost_json(sc)},
+                                          {"scaling", grow}};
+        const std::string s = j.dump(2) + "\n";
+        std::fwrite(s.data(), 1, s.size(), out->file());
+        out->commit();
+    }
+    return 0;
+}
+
+}  // namespace vitrace::cli
