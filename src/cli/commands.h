@@ -39,6 +39,17 @@ struct CompareCommand {
 CLI::App* setup_compare(CLI::App& app, CompareCommand& o);
 int run_compare(const CompareCommand& o);
 
+struct AttentionCommand {
+    ModelOptions model;
+    WeightOptions weights;
+    NormOptions norm;
+    std::string image, out;
+    std::optional<int> layer, head;
+    std::vector<int> query;
+};
+CLI::App* setup_attention(CLI::App& app, AttentionCommand& o);
+int run_attention(const AttentionCommand& o);
+
 struct LessonCommand {
     int number = 0;  // 0: list the lessons
     bool json = false;

@@ -51,8 +51,14 @@ void print_warning(const std::string& message) {
     std::fprintf(stderr, "vitrace: warning: %s\n", one_line(message).c_str());
 }
 
-void add_model_options(CLI::App& cmd, ModelOptions& o) {
-    cmd.add_option("--model", o.model, "Model name (see `vitrace models`)")->required();
+void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model) {
+    CLI::Option* model = cmd.add_option("--model", o.model, "Model name (see `vitrace models`)");
+    if (default_model) {
+        o.model = default_model;
+        model->capture_default_str();
+    } else {
+        model->required();
+    }
     cmd.add_option("--image-size", o.image_size, "Input image side S in pixels");
     cmd.add_option("--patch", o.patch, "Patch side P in pixels");
     cmd.add_option("--width,--embed-dim", o.width, "Embedding width C (Swin: of the first stage)");
@@ -91,6 +97,7 @@ void add_weight_options(CLI::App& cmd, WeightOptions& o) {
     cmd.add_option("--weights", o.weights, "safetensors checkpoint with timm's parameter names");
     cmd.add_option("--seed", o.seed, "Seed of the random weights used without --weights")
         ->capture_default_str();
+    cmd.add_flag("--untrained", o.untrained, "Use seeded random weights even for a model that ships trained ones");
     cmd.add_flag("--allow-nonfinite", o.allow_nonfinite, "Load a checkpoint even if it has NaN or inf values");
 }
 
@@ -98,11 +105,13 @@ LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w) {
     LoadedModel lm;
     lm.model = make_model(cfg);
     lm.weights.seed = w.seed;
-    if (!w.weights.empty()) {
+    std::string path = w.weights;
+    if (path.empty() && !w.untrained && !cfg.weights_file.empty()) path = data_dir() + "/" + cfg.weights_file;
+    if (!path.empty()) {
         LoadOptions lo;
         lo.allow_nonfinite = w.allow_nonfinite;
-        lm.weights.layout = load_checkpoint(lm.model, w.weights, lo).layout;
-        lm.weights.path = w.weights;
+        lm.weights.layout = load_checkpoint(lm.model, path, lo).layout;
+        lm.weights.path = path;
         lm.weights.trained = true;
     } else {
         init_random(lm.model, w.seed);

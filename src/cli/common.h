@@ -29,18 +29,21 @@ struct ModelOptions {
     std::optional<double> mlp_ratio;
     std::string pool;  // token | mean
 };
-void add_model_options(CLI::App& cmd, ModelOptions& o);
+// default_model: the --model a command uses when none is given (none: --model is required).
+void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model = nullptr);
 ModelConfig resolve_config(const ModelOptions& o);
 
-// --weights, --seed, --allow-nonfinite
+// --weights, --seed, --untrained, --allow-nonfinite
 struct WeightOptions {
     std::string weights;
     uint64_t seed = 0;
+    bool untrained = false;  // seeded random weights even for a model that ships trained ones
     bool allow_nonfinite = false;
 };
 void add_weight_options(CLI::App& cmd, WeightOptions& o);
 
-// The model with its weights: loaded from --weights, or seeded random.
+// The model with its weights: from --weights, else the trained weights a
+// built-in model ships in data/, else seeded random.
 struct LoadedModel {
     Model model;
     WeightsInfo weights;

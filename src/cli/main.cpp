@@ -21,12 +21,14 @@ int main(int argc, char** argv) {
     BenchCommand bench;
     LessonCommand lesson;
     CompareCommand compare;
+    AttentionCommand attention;
     CLI::App* trace_cmd = setup_trace(app, trace);
     CLI::App* shapes_cmd = setup_shapes(app, shapes);
     CLI::App* models_cmd = setup_models(app, models);
     CLI::App* bench_cmd = setup_bench(app, bench);
     CLI::App* lesson_cmd = setup_lesson(app, lesson);
     CLI::App* compare_cmd = setup_compare(app, compare);
+    CLI::App* attention_cmd = setup_attention(app, attention);
 
     try {
         app.parse(argc, argv);
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
         if (bench_cmd->parsed()) code = run_bench(bench);
         if (lesson_cmd->parsed()) code = run_lesson(lesson);
         if (compare_cmd->parsed()) code = run_compare(compare);
+        if (attention_cmd->parsed()) code = run_attention(attention);
         // Printed tables are output too: a full disk or closed pipe is an error.
         if (std::fflush(stdout) != 0 || std::ferror(stdout))
             throw Error(ErrorKind::Output, "cannot write to standard output");

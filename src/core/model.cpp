@@ -36,6 +36,29 @@ ModelConfig swin_model(std::string name, int image_size, int embed_dim, std::vec
     return m;
 }
 
+// The two small models trained on data/shapes.py's dataset (data/README.md).
+const std::vector<std::string> kShapeClasses = {"circle", "square", "triangle", "cross", "ring"};
+
+ModelConfig vit_shapes() {
+    ModelConfig m = vit_model("vit_shapes", 8, 64, 4, 4, "tiny ViT trained on data/shapes.py, 64x64 input, 64 patches");
+    m.vit.image_size = 64;
+    m.vit.mlp_ratio = 2.0;
+    m.vit.classes = 5;
+    m.class_names = kShapeClasses;
+    m.weights_file = "vit_shapes.safetensors";
+    return m;
+}
+
+ModelConfig swin_shapes() {
+    ModelConfig m = swin_model("swin_shapes", 64, 32, {2, 2, 2}, {2, 4, 8}, 4,
+                               "tiny Swin trained on data/shapes.py, 64x64 input, 4x4 windows");
+    m.swin.mlp_ratio = 2.0;
+    m.swin.classes = 5;
+    m.class_names = kShapeClasses;
+    m.weights_file = "swin_shapes.safetensors";
+    return m;
+}
+
 }  // namespace
 
 const std::vector<ModelConfig>& builtin_models() {
@@ -55,6 +78,8 @@ const std::vector<ModelConfig>& builtin_models() {
                    "Swin-L, 224x224 input, 7x7 windows"),
         swin_model("swin_base_patch4_window12_384", 384, 128, {2, 2, 18, 2}, {4, 8, 16, 32}, 12,
                    "Swin-B, 384x384 input, 12x12 windows"),
+        vit_shapes(),
+        swin_shapes(),
     };
     return models;
 }

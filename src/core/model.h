@@ -23,6 +23,7 @@ struct ModelConfig {
     SwinConfig swin;  // used when family is Swin
     std::vector<std::string> class_names;  // empty: labels are null in the output
     std::string summary;                   // one line for `vitrace models`
+    std::string weights_file;              // trained weights shipped in data/, loaded by default; "" for none
 
     int image_size() const { return family == Family::ViT ? vit.image_size : swin.image_size; }
     int patch() const { return family == Family::ViT ? vit.patch : swin.patch; }

@@ -20,6 +20,7 @@
 
 #include "../test_util.h"
 #include "core/model.h"
+#include "io/image.h"
 #include "io/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -590,6 +591,33 @@ BOOST_FIXTURE_TEST_CASE(compare_writes_both_totals, Workdir) {
     BOOST_CHECK_EQUAL(j["scaling"].size(), 3u);
     check_error(run_vitrace("compare --vit swin_tiny_patch4_window7_224"), 2, "not a ViT model");
     check_error(run_vitrace("compare --image-size 100"), 5, "not divisible");
+}
+
+// Every picture `vitrace attention` names on a legend line exists and is a PNG of the stated kind.
+void check_pictures(const RunResult& r, size_t at_least) {
+    require_success(r);
+    size_t files = 0;
+    for (const std::string& line : lines_of(r.out)) {
+        const auto gap = line.find(".png  ");
+        if (gap == std::string::npos) continue;
+        const std::string path = line.substr(0, gap + 4);
+        files++;
+        const vitrace::DecodedImage img = vitrace::read_image(path);
+        BOOST_CHECK_MESSAGE(img.format == "png" && img.width >= 64 && img.height >= 64, path << " is not a picture");
+    }
+    BOOST_CHECK_GE(files, at_least);
+}
+
+BOOST_FIXTURE_TEST_CASE(attention_pictures_for_both_families, Workdir) {
+    const std::string img = " --image " + quote(image) + " --untrained --out " + quote(path("pictures"));
+    // ViT: input, 4 heads, the grid of heads, rollout by mean, max and min
+    check_pictures(run_vitrace("attention --model vit_shapes" + img), 9);
+    BOOST_CHECK(fs::exists(path("pictures/vit_rollout_max.png")));
+    // Swin: input, regular and shifted query, mask, index, bias, bias table
+    check_pictures(run_vitrace("attention --model swin_shapes --query 3,5 --head 1" + img), 7);
+    BOOST_CHECK(fs::exists(path("pictures/swin_mask_stage0.png")));
+    check_error(run_vitrace("attention --model vit_shapes --layer 9" + img), 2, "--layer");
+    check_error(run_vitrace("attention --model swin_shapes --query 99,0" + img), 2, "--query");
 }
 
 BOOST_AUTO_TEST_CASE(bench_prints_json) {

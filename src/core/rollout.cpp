@@ -1,0 +1,53 @@
+#include "core/rollout.h"
+
+#include <algorithm>
+
+#include "core/linear.h"
+
+namespace vitrace {
+
+const char* head_fusion_name(HeadFusion f) {
+    switch (f) {
+        case HeadFusion::Mean: return "mean";
+        case HeadFusion::Max: return "max";
+        case HeadFusion::Min: return "min";
+    }
+    return "mean";
+}
+
+void fuse_heads(Tensor& fused, const Tensor& attn, HeadFusion how) {
+    const int64_t heads = attn.dim(0), NN = attn.dim(1) * attn.dim(2);
+    if (!prepare(fused, {attn.dim(1), attn.dim(2)}, attn)) return;
+    for (int64_t i = 0; i < NN; i++) {
+        float acc = attn[i];  // head 0
+        for (int64_t h = 1; h < heads; h++) {
+            const float v = attn[h * NN + i];
+            acc = how == HeadFusion::Mean ? acc + v : how == HeadFusion::Max ? std::max(acc, v) : std::min(acc, v);
+        }
+        fused[i] = how == HeadFusion::Mean ? acc / heads : acc;
+    }
+}
+
+void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how) {
+    const int64_t N = layers.at(0).dim(1);
+    // R starts as the identity: before any layer, each token is only itself.
+    rollout = Tensor::zeros({N, N});
+    for (int64_t i = 0; i < N; i++) rollout[i * N + i] = 1.0f;
+    Tensor a, next = Tensor::zeros({N, N});
+    for (const Tensor& attn : layers) {
+        fuse_heads(a, attn, how);
+        // Â = (A + I) / 2, rows normalised: the residual path keeps half of each token
+        for (int64_t i = 0; i < N; i++) {
+            float* a_i = &a[i * N];  // a[i, :]
+            a_i[i] += 1.0f;
+            float sum = 0;
+            for (int64_t j = 0; j < N; j++) sum += a_i[j];
+            for (int64_t j = 0; j < N; j++) a_i[j] /= sum;  // the 1/2 cancels in the normalisation
+        }
+        // R <- Â · R
+        matmul_nn(next.ptr(), a.ptr(), rollout.ptr(), (int)N, (int)N, (int)N);
+        std::swap(rollout, next);
+    }
+}
+
+}  // namespace vitrace

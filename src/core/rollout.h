@@ -1,0 +1,27 @@
+// Attention rollout (Abnar & Zuidema, 2020): how much each input token flows
+// into each output token through all the layers, counting the residual path.
+//
+//   A_l   the layer's attention [heads, N, N], fused over heads into [N, N]
+//   Â_l = (A_l + I) / 2, then each row divided by its sum
+//   R   = Â_L · ... · Â_2 · Â_1                            [N, N]
+//
+// Row 0 of R (the cls token's row) says which patches the classification
+// draws on.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace vitrace {
+
+enum class HeadFusion { Mean, Max, Min };
+const char* head_fusion_name(HeadFusion f);
+
+// fused [N, N] <- attn [heads, N, N]: the mean, max or min over the heads
+void fuse_heads(Tensor& fused, const Tensor& attn, HeadFusion how);
+
+// rollout [N, N] <- layers, each [heads, N, N], first layer first
+void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how);
+
+}  // namespace vitrace
