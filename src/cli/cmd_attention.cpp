@@ -194,6 +194,7 @@ CLI::App* setup_attention(CLI::App& app, AttentionCommand& o) {
     add_model_options(*cmd, o.model, "vit_shapes");
     add_weight_options(*cmd, o.weights);
     add_norm_options(*cmd, o.norm);
+    add_memory_options(*cmd, o.memory);
     cmd->add_option("--image", o.image, "PNG or JPEG image")->required();
     cmd->add_option("--out", o.out, "Directory for the pictures (created if missing)")->required();
     cmd->add_option("--layer", o.layer, "ViT block (default: the last) or Swin stage (default: 0)");
@@ -207,10 +208,11 @@ int run_attention(const AttentionCommand& o) {
     const ModelConfig cfg = resolve_config(o.model);
     const Normalization norm = normalization(o.norm);
     check_flags(cfg, o);
-    const LoadedModel lm = load_model(cfg, o.weights);
     TraceOptions topts;
     topts.values = ValuesMode::None;
     topts.full_steps = {"input.resize", "*.attn.softmax", "*.attn_mask", "*.attn.relative_position_*"};
+    check_memory(cfg, topts, o.memory);
+    const LoadedModel lm = load_model(cfg, o.weights);
     const ImageRun run = run_on_image(lm, o.image, norm, topts);
     if (!lm.weights.trained)
         print_warning(cfg.name + " is untrained (seeded random weights): its attention shows no learned pattern");

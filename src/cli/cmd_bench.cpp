@@ -14,6 +14,7 @@ CLI::App* setup_bench(CLI::App& app, BenchCommand& o) {
     CLI::App* cmd = app.add_subcommand("bench", "Time the forward pass (values none, after one warm-up)");
     add_model_options(*cmd, o.model);
     add_weight_options(*cmd, o.weights);
+    add_memory_options(*cmd, o.memory);
     cmd->add_option("--repeat", o.repeat, "Timed forward passes")->capture_default_str();
     cmd->add_flag("--json", o.json, "Print the result as JSON");
     return cmd;
@@ -22,6 +23,9 @@ CLI::App* setup_bench(CLI::App& app, BenchCommand& o) {
 int run_bench(const BenchCommand& o) {
     if (o.repeat < 1) throw Error(ErrorKind::Usage, "--repeat: expected at least 1, got " + std::to_string(o.repeat));
     const ModelConfig cfg = resolve_config(o.model);
+    TraceOptions topts;
+    topts.values = ValuesMode::None;
+    check_memory(cfg, topts, o.memory);
     const LoadedModel lm = load_model(cfg, o.weights);
 
     // A fixed input: the forward pass costs the same for any image.
@@ -29,8 +33,6 @@ int run_bench(const BenchCommand& o) {
     Tensor x = Tensor::zeros({3, S, S});
     for (int64_t i = 0; i < x.numel(); i++) x[i] = static_cast<float>((i * 7919) % 255) / 127.5f - 1.0f;
 
-    TraceOptions topts;
-    topts.values = ValuesMode::None;
     std::vector<double> ms;
     int64_t macs = 0;
     for (int r = 0; r <= o.repeat; r++) {

@@ -76,6 +76,7 @@ CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
     add_model_options(*cmd, o.model);
     add_weight_options(*cmd, o.weights);
     add_norm_options(*cmd, o.norm);
+    add_memory_options(*cmd, o.memory);
     cmd->add_option("--image", o.image, "PNG or JPEG image")->required();
     cmd->add_option("-o,--output", o.output, "Write the JSON trace to FILE (- for standard output)");
     cmd->add_option("--values", o.values, "Values each step carries in the JSON: none, summary or full")
@@ -94,6 +95,7 @@ int run_trace(const TraceCommand& o) {
     topts.full_steps.insert(topts.full_steps.end(), show.begin(), show.end());
     const ModelConfig cfg = resolve_config(o.model);
     const Normalization norm = normalization(o.norm);
+    check_memory(cfg, topts, o.memory);
 
     // Fail on an unusable output path before any work is done.
     std::unique_ptr<OutputFile> out;

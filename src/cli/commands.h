@@ -10,6 +10,7 @@ struct TraceCommand {
     ModelOptions model;
     WeightOptions weights;
     NormOptions norm;
+    MemoryOptions memory;
     std::string image;
     std::optional<std::string> output;  // -o: unset writes no JSON; "" is refused, not ignored
     std::string values = "summary";
@@ -43,6 +44,7 @@ struct AttentionCommand {
     ModelOptions model;
     WeightOptions weights;
     NormOptions norm;
+    MemoryOptions memory;
     std::string image, out;
     std::optional<int> layer, head;
     std::vector<int> query;
@@ -60,6 +62,7 @@ int run_lesson(const LessonCommand& o);
 struct BenchCommand {
     ModelOptions model;
     WeightOptions weights;
+    MemoryOptions memory;
     int repeat = 5;
     bool json = false;
 };

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "core/cost.h"
 #include "io/checkpoint.h"
 
 namespace vitrace::cli {
@@ -117,6 +118,61 @@ LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w) {
         init_random(lm.model, w.seed);
     }
     return lm;
+}
+
+void add_memory_options(CLI::App& cmd, MemoryOptions& o) {
+    cmd.add_option("--max-memory", o.max_memory,
+                   "Refuse runs estimated to need more memory than this (e.g. 4G, 500M; default: 80% of RAM)");
+}
+
+namespace {
+
+int64_t parse_size(const std::string& text) {
+    size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    const std::string unit = text.substr(used);
+    const double scale = unit.empty() || unit == "B" ? 1.0
+                         : unit == "K" || unit == "KB" ? 1024.0
+                         : unit == "M" || unit == "MB" ? 1048576.0
+                         : unit == "G" || unit == "GB" ? 1073741824.0
+                         : unit == "T" || unit == "TB" ? 1099511627776.0
+                                                       : -1.0;
+    if (used == 0 || scale < 0 || !(v > 0) || v * scale > 9.0e18)
+        throw Error(ErrorKind::Usage, "--max-memory: expected a size such as 4G or 500M, got '" + text + "'");
+    return static_cast<int64_t>(v * scale);
+}
+
+std::string gigabytes(int64_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, bytes >= (1LL << 30) ? "%.1f GB" : "%.0f MB",
+                  bytes >= (1LL << 30) ? bytes / 1073741824.0 : bytes / 1048576.0);
+    return buf;
+}
+
+}  // namespace
+
+void check_memory(const ModelConfig& cfg, const TraceOptions& options, const MemoryOptions& o) {
+    int64_t budget = 0;
+    if (!o.max_memory.empty()) {
+        budget = parse_size(o.max_memory);
+    } else {
+        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+        if (pages <= 0 || page <= 0) return;  // unknown RAM: no default budget
+        budget = static_cast<int64_t>(0.8 * (double)pages * (double)page);
+    }
+    const MemoryEstimate e = estimate_memory(cfg, options);
+    if (e.total() > budget)
+        throw Error(ErrorKind::Config, cfg.name + " at " + std::to_string(cfg.image_size()) + "x" +
+                                           std::to_string(cfg.image_size()) + " needs about " + gigabytes(e.total()) +
+                                           " (weights " + gigabytes(e.weights_bytes) + ", activations " +
+                                           gigabytes(e.activation_bytes) + ", recorded values " +
+                                           gigabytes(e.trace_bytes) + "), above the memory budget of " +
+                                           gigabytes(budget) + "; raise --max-memory, or trace fewer values");
 }
 
 void add_norm_options(CLI::App& cmd, NormOptions& o) {

@@ -50,6 +50,15 @@ struct LoadedModel {
 };
 LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w);
 
+// --max-memory: the most a run may allocate, checked against an estimate
+// before any weight or activation is allocated.
+struct MemoryOptions {
+    std::string max_memory;  // "12G", "800M", bytes; empty: 80 % of physical RAM
+};
+void add_memory_options(CLI::App& cmd, MemoryOptions& o);
+// Throws Error(Config) with the estimate when the run would not fit.
+void check_memory(const ModelConfig& cfg, const TraceOptions& options, const MemoryOptions& o);
+
 // --mean and --std
 struct NormOptions {
     std::vector<float> mean = {0.485f, 0.456f, 0.406f};

@@ -61,4 +61,38 @@ ModelCost model_cost(const ModelConfig& cfg) {
     return cost;
 }
 
+MemoryEstimate estimate_memory(const ModelConfig& cfg, const TraceOptions& options) {
+    const Model m = make_model(cfg);
+    Trace trace(options);
+    const int S = cfg.image_size();
+    forward(m, Tensor::shape_only({3, S, S}), trace);
+
+    MemoryEstimate e;
+    e.weights_bytes = param_count(cfg) * 4;
+    // A block's buffers live together; between blocks they are reused. The steps
+    // outside the blocks (embedding, head) count as one more group.
+    std::string group;
+    int64_t group_bytes = 0, largest = 0;
+    const std::string prefix = cfg.family == Family::ViT ? "blocks." : "layers.";
+    for (const Step& s : trace.steps()) {
+        std::string g;
+        if (s.name.rfind(prefix, 0) == 0) {
+            const auto blocks = s.name.find(".blocks.");
+            const auto end = s.name.find('.', blocks == std::string::npos ? prefix.size() : blocks + 8);
+            g = s.name.substr(0, end);
+        }
+        if (g != group) {
+            largest = std::max(largest, group_bytes);
+            group = g;
+            group_bytes = 0;
+        }
+        const int64_t bytes = numel(s.shape) * 4;
+        group_bytes += bytes;
+        const ValuesMode mode = s.values_mode;
+        e.trace_bytes += mode == ValuesMode::Full ? bytes : mode == ValuesMode::Summary ? kSummaryValues * 4 : 0;
+    }
+    e.activation_bytes = std::max(largest, group_bytes);
+    return e;
+}
+
 }  // namespace vitrace

@@ -44,4 +44,15 @@ struct ModelCost {
 // Runs cfg's forward pass shape-only and sums its steps' MACs by layer and kind.
 ModelCost model_cost(const ModelConfig& cfg);
 
+// What a run will allocate, estimated before anything is allocated.
+struct MemoryEstimate {
+    int64_t weights_bytes = 0;     // every parameter as float32
+    int64_t activation_bytes = 0;  // the largest block's step outputs, all alive at once (an upper bound)
+    int64_t trace_bytes = 0;       // the values the trace keeps (all of them for full-values steps)
+    int64_t total() const { return weights_bytes + activation_bytes + trace_bytes; }
+};
+
+// From a shape-only run of cfg: nothing is allocated to make the estimate.
+MemoryEstimate estimate_memory(const ModelConfig& cfg, const TraceOptions& options);
+
 }  // namespace vitrace

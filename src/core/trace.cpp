@@ -119,10 +119,9 @@ void Trace::record(std::string_view name, std::string_view op, const Tensor& t,
     s.macs = take_macs();
     s.time_ms = std::chrono::duration<double, std::milli>(now - last_).count();
     s.computed = t.has_data();
-    const ValuesMode mode = mode_for(name);
+    s.values_mode = mode_for(name);  // also in shape-only runs, which estimate what a real run keeps
     if (s.computed) {
         s.stats = compute_stats(t.ptr(), t.numel());
-        s.values_mode = mode;
         if (s.values_mode == ValuesMode::Full) {
             s.values = t.data;
         } else if (s.values_mode == ValuesMode::Summary) {

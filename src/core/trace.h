@@ -43,7 +43,8 @@ struct Step {
     bool computed = false;          // false in shape-only runs: no stats, no values
     Stats stats;
     ValuesMode values_mode = ValuesMode::None;
-    std::vector<float> values;      // all of them (Full), the first kSummaryValues (Summary), none
+    std::vector<float> values;      // all of them (Full), the first kSummaryValues (Summary), none;
+                                    // always none in shape-only runs
     int64_t macs = 0;               // multiply-adds this step performed
     double time_ms = 0;             // wall time since the previous step was recorded
 };
