@@ -94,7 +94,10 @@ std::optional<std::string> check_swin_buffer(const SafetensorsFile& f, const Ten
 }  // namespace
 
 LoadReport load_checkpoint(Model& m, const std::string& path, const LoadOptions& opts) {
-    const SafetensorsFile file = SafetensorsFile::open(path);
+    return load_checkpoint(m, SafetensorsFile::open(path), opts);
+}
+
+LoadReport load_checkpoint(Model& m, const SafetensorsFile& file, const LoadOptions& opts) {
     const std::string head = "checkpoint " + file.what() + " ";
     const std::string model_name = m.config.name;
     const bool swin = m.config.family == Family::Swin;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/model.h"
+#include "io/safetensors.h"
 
 namespace vitrace {
 
@@ -26,5 +27,6 @@ struct LoadReport {
 };
 
 LoadReport load_checkpoint(Model& m, const std::string& path, const LoadOptions& opts = {});
+LoadReport load_checkpoint(Model& m, const SafetensorsFile& file, const LoadOptions& opts = {});
 
 }  // namespace vitrace

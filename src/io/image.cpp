@@ -69,6 +69,29 @@ ClaimedSize check_png_structure(const uint8_t* b, size_t n, const std::string& w
     }
 }
 
+// A DHT segment's tables must describe Huffman codes that exist: at most 256
+// symbols, and for every length j no more codes than j bits can tell apart.
+// stb_image would otherwise write past its tables.
+void check_huffman_tables(const uint8_t* seg, size_t len, const std::string& what) {
+    size_t q = 0;
+    while (q < len) {
+        if (q + 17 > len) fail(what, "corrupt JPEG: a Huffman table is cut short");
+        const int table_class = seg[q] >> 4, id = seg[q] & 15;
+        if (table_class > 1 || id > 3) fail(what, "corrupt JPEG: Huffman table " + std::to_string(seg[q]) + " does not exist");
+        uint32_t symbols = 0, code = 0;
+        for (int j = 1; j <= 16; j++) {
+            const uint32_t count = seg[q + j];
+            symbols += count;
+            code += count;  // canonical codes of length j run up to code - 1
+            if (code > (1u << j)) fail(what, "corrupt JPEG: a Huffman table has more codes than its lengths allow");
+            code <<= 1;
+        }
+        if (symbols > 256) fail(what, "corrupt JPEG: a Huffman table has more than 256 symbols");
+        q += 17 + symbols;
+    }
+    if (q != len) fail(what, "corrupt JPEG: a Huffman table segment has the wrong length");
+}
+
 ClaimedSize check_jpeg_structure(const uint8_t* b, size_t n, const std::string& what) {
     ClaimedSize claimed;
     size_t p = 2;  // after SOI
@@ -87,6 +110,7 @@ ClaimedSize check_jpeg_structure(const uint8_t* b, size_t n, const std::string& 
         const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
         if (sof && len >= 7 && claimed.width == 0)
             claimed = {(int64_t)b[p + 5] << 8 | b[p + 6], (int64_t)b[p + 3] << 8 | b[p + 4]};
+        if (marker == 0xC4) check_huffman_tables(b + p + 2, len - 2, what);
         p += len;
     }
 }

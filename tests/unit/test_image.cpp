@@ -144,6 +144,29 @@ BOOST_AUTO_TEST_CASE(bad_files_are_refused_by_name) {
     check_bad_file("does_not_exist.png", "cannot open");
 }
 
+BOOST_AUTO_TEST_CASE(impossible_huffman_tables_are_refused) {
+    // solid.jpg with its first Huffman table's 16 code counts overwritten:
+    // stb_image 2.27 would write past its tables for either of these.
+    std::vector<uint8_t> bytes = file_bytes(image_path("solid.jpg"));
+    size_t dht = 0;
+    for (size_t i = 0; i + 1 < bytes.size(); i++)
+        if (bytes[i] == 0xFF && bytes[i + 1] == 0xC4) {
+            dht = i;
+            break;
+        }
+    BOOST_REQUIRE(dht > 0);
+    const size_t counts = dht + 5;  // marker, length (2), class/id, then the counts
+    std::vector<uint8_t> too_many = bytes;
+    for (int j = 0; j < 16; j++) too_many[counts + j] = 255;
+    check_error(ErrorKind::Input, [&] { decode_image(too_many.data(), too_many.size(), "<dht>"); },
+                {"<dht>", "Huffman table has more codes than its lengths allow"});
+    std::vector<uint8_t> three_of_one_bit = bytes;
+    for (int j = 0; j < 16; j++) three_of_one_bit[counts + j] = 0;
+    three_of_one_bit[counts] = 3;  // three codes of length 1 cannot exist
+    check_error(ErrorKind::Input, [&] { decode_image(three_of_one_bit.data(), three_of_one_bit.size(), "<dht>"); },
+                {"corrupt JPEG"});
+}
+
 BOOST_AUTO_TEST_CASE(oversized_headers_are_refused_before_decoding) {
     // Valid chunks and segments around a header claiming 10^10 and 1.6·10^9
     // pixels: only the pixel limit may refuse them.
