@@ -23,6 +23,13 @@ inline constexpr float kHandComputed = 1e-5f;   // small cases worked out by han
 inline constexpr float kFastVsNaive = 1e-4f;    // blocked against naive kernels (relative to the sum's size)
 inline constexpr float kGolden = 1e-4f;         // vitrace against PyTorch, absolute
 
+// A tensor whose every value is its own flat index: it shows where values move.
+inline Tensor iota(Shape shape) {
+    Tensor t = Tensor::zeros(std::move(shape));
+    for (int64_t i = 0; i < t.numel(); i++) t[i] = static_cast<float>(i);
+    return t;
+}
+
 inline std::string first_values(const float* v, size_t n, size_t k = 6) {
     std::ostringstream s;
     s << "[";

@@ -9,4 +9,10 @@ namespace vitrace {
 // y = x · Φ(x) = 0.5 · x · (1 + erf(x / √2)); y may be x.
 void gelu(Tensor& y, const Tensor& x);
 
+// PyTorch: nn.GELU(approximate='tanh'), the approximation of BERT and GPT-2
+// y = 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))); y may be x.
+// vitrace's models use the exact gelu, as timm's ViT and Swin do; this one is
+// here to be compared with it.
+void gelu_tanh(Tensor& y, const Tensor& x);
+
 }  // namespace vitrace

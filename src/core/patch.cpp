@@ -21,6 +21,29 @@ void patchify(Tensor& patches, const Tensor& image, int P) {
     }
 }
 
+void patch_embed_conv(Tensor& out, const Tensor& image, const Linear& proj, int P) {
+    const int64_t H = image.dim(1), W = image.dim(2);
+    const int64_t h = H / P, w = W / P;
+    const int64_t C = proj.weight.dim(0);
+    count_macs(C * h * w * 3 * P * P);
+    if (!prepare(out, {C, h, w}, image)) return;
+    for (int64_t co = 0; co < C; co++) {
+        const float* k_co = &proj.weight[co * 3 * P * P];  // weight[co, :, :, :], the kernel of channel co
+        for (int64_t oy = 0; oy < h; oy++) {
+            for (int64_t ox = 0; ox < w; ox++) {
+                // With stride = kernel = P the kernel never overlaps itself: output
+                // (oy, ox) sees exactly the pixels of patch n = oy·w + ox.
+                float acc = 0.0f;
+                for (int64_t ci = 0; ci < 3; ci++)
+                    for (int64_t ky = 0; ky < P; ky++)
+                        for (int64_t kx = 0; kx < P; kx++)
+                            acc += k_co[(ci * P + ky) * P + kx] * image[(ci * H + oy * P + ky) * W + ox * P + kx];
+                out[(co * h + oy) * w + ox] = acc + (proj.has_bias() ? proj.bias[co] : 0.0f);
+            }
+        }
+    }
+}
+
 void patch_merge(Tensor& out, const Tensor& x) {
     const int64_t H = x.dim(0), W = x.dim(1), C = x.dim(2);
     const int64_t H2 = H / 2, W2 = W / 2;

@@ -1,6 +1,7 @@
 // Patches: cutting the image into patches, and Swin's merging of 2×2 patches.
 #pragma once
 
+#include "core/linear.h"
 #include "core/tensor.h"
 
 namespace vitrace {
@@ -11,6 +12,13 @@ namespace vitrace {
 // layer: Conv2d(3, C, kernel=P, stride=P) is exactly patches · weightᵀ + bias.
 // patches [h·w, 3·P·P] <- image [3, H, W], with h = H / P, w = W / P
 void patchify(Tensor& patches, const Tensor& image, int P);
+
+// The same patch embedding as the convolution PyTorch runs, kept beside
+// patchify + linear to show that the two are one computation: each output is
+// the same sum of 3·P·P products plus a bias, visited in another loop order.
+// timm: self.proj = nn.Conv2d(3, C, kernel_size=P, stride=P)
+// out [C, h, w] <- image [3, H, W], proj.weight [C, 3, P, P], proj.bias [C]
+void patch_embed_conv(Tensor& out, const Tensor& image, const Linear& proj, int P);
 
 // Swin's patch merging, the concatenation: each 2×2 group of neighbouring tokens
 // becomes one token with 4C channels, in the order

@@ -1,6 +1,7 @@
 #include "core/tokens.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace vitrace {
 
@@ -9,6 +10,18 @@ void prepend_cls_token(Tensor& out, const Tensor& x, const Tensor& cls_token) {
     if (!prepare(out, {1 + n, C}, x)) return;
     std::copy(cls_token.ptr(), cls_token.ptr() + C, out.ptr());       // out[0, :] = cls
     std::copy(x.ptr(), x.ptr() + n * C, out.ptr() + C);               // out[1:, :] = x
+}
+
+void sinusoidal_position_embedding(Tensor& out, int N, int C) {
+    out = Tensor::zeros({N, C});
+    for (int pos = 0; pos < N; pos++) {
+        float* pe_pos = &out[(int64_t)pos * C];  // out[pos, :]
+        for (int c = 0; c < C; c++) {
+            const int i = c / 2;  // the pair (2i, 2i+1) shares one frequency
+            const double angle = pos / std::pow(10000.0, 2.0 * i / C);
+            pe_pos[c] = static_cast<float>(c % 2 == 0 ? std::sin(angle) : std::cos(angle));
+        }
+    }
 }
 
 void add(Tensor& out, const Tensor& a, const Tensor& b) {

@@ -9,6 +9,14 @@ namespace vitrace {
 // out [1 + n, C] <- cls_token [1, 1, C], x [n, C]
 void prepend_cls_token(Tensor& out, const Tensor& x, const Tensor& cls_token);
 
+// The fixed position table of the original Transformer (Vaswani et al., 2017),
+// which ViT replaced by a learned pos_embed; kept to compare the two. Channel
+// pair (2i, 2i+1) is a sine and a cosine of wavelength 2π·10000^(2i/C):
+//   out[pos, 2i]     = sin(pos / 10000^(2i/C))
+//   out[pos, 2i + 1] = cos(pos / 10000^(2i/C))
+// out [N, C]
+void sinusoidal_position_embedding(Tensor& out, int N, int C);
+
 // out = a + b, element by element; b may have a leading 1 that a lacks
 // (pos_embed [1, N, C] onto x [N, C]). out may be a.
 void add(Tensor& out, const Tensor& a, const Tensor& b);

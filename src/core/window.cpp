@@ -58,15 +58,29 @@ void window_reverse(Tensor& x, const Tensor& windows, int H, int W) {
     }
 }
 
-void relative_position_index(Tensor& index, int M) {
+void relative_coords(Tensor& offsets, int M) {
     const int64_t T = (int64_t)M * M;
-    index = Tensor::zeros({T, T});
+    offsets = Tensor::zeros({T, T, 2});
     for (int64_t a = 0; a < T; a++) {
         const int64_t ya = a / M, xa = a % M;
         for (int64_t b = 0; b < T; b++) {
             const int64_t yb = b / M, xb = b % M;
-            index[a * T + b] = static_cast<float>((ya - yb + M - 1) * (2 * M - 1) + (xa - xb + M - 1));
+            float* o_ab = &offsets[(a * T + b) * 2];  // offsets[a, b, :]
+            o_ab[0] = static_cast<float>(ya - yb);
+            o_ab[1] = static_cast<float>(xa - xb);
         }
+    }
+}
+
+void relative_position_index(Tensor& index, int M) {
+    const int64_t T = (int64_t)M * M;
+    Tensor offsets;  // [T, T, 2]
+    relative_coords(offsets, M);
+    index = Tensor::zeros({T, T});
+    for (int64_t ab = 0; ab < T * T; ab++) {
+        // timm: relative_coords += M - 1; relative_coords[:, :, 0] *= 2M - 1; .sum(-1)
+        const float dy = offsets[ab * 2] + (M - 1), dx = offsets[ab * 2 + 1] + (M - 1);
+        index[ab] = dy * (2 * M - 1) + dx;
     }
 }
 
@@ -91,18 +105,24 @@ void add_relative_position_bias(Tensor& scores, const Tensor& bias) {
     }
 }
 
+void shifted_window_regions(Tensor& labels, int H, int W, int M, int shift) {
+    // Region of a row (or column) coordinate: 0 before n - M, 1 before n - shift, 2 after.
+    auto region = [M, shift](int64_t i, int64_t n) { return i < n - M ? 0 : i < n - shift ? 1 : 2; };
+    labels = Tensor::zeros({H, W});
+    for (int64_t y = 0; y < H; y++)
+        for (int64_t x = 0; x < W; x++) labels[y * W + x] = static_cast<float>(3 * region(y, H) + region(x, W));
+}
+
 void shifted_window_mask(Tensor& mask, int H, int W, int M, int shift) {
-    // Region of a row (or column) coordinate: 0 before H - M, 1 before H - shift, 2 after.
-    auto region = [](int64_t i, int64_t n, int M_, int s) { return i < n - M_ ? 0 : i < n - s ? 1 : 2; };
-    const int64_t T = (int64_t)M * M, nWx = W / M, nW = (int64_t)(H / M) * nWx;
+    Tensor labels;  // [H, W]
+    shifted_window_regions(labels, H, W, M, shift);
+    labels.shape = {H, W, 1};
+    Tensor window_labels;  // [nW, T, 1]: the label of each token of each window
+    window_partition(window_labels, labels, M);
+    const int64_t nW = window_labels.dim(0), T = window_labels.dim(1);
     mask = Tensor::zeros({nW, T, T});
-    std::vector<int> label(T);
     for (int64_t w = 0; w < nW; w++) {
-        const int64_t wy = w / nWx, wx = w % nWx;
-        for (int64_t t = 0; t < T; t++) {
-            const int64_t y = wy * M + t / M, x = wx * M + t % M;
-            label[t] = 3 * region(y, H, M, shift) + region(x, W, M, shift);
-        }
+        const float* label = &window_labels[w * T];  // window_labels[w, :, 0]
         for (int64_t a = 0; a < T; a++)
             for (int64_t b = 0; b < T; b++) mask[(w * T + a) * T + b] = label[a] == label[b] ? 0.0f : -100.0f;
     }

@@ -28,6 +28,12 @@ void window_partition(Tensor& windows, const Tensor& x, int M);
 // x [H, W, C] <- windows [nW, T, C]
 void window_reverse(Tensor& x, const Tensor& windows, int H, int W);
 
+// timm: relative_coords = coords_flatten[:, :, None] - coords_flatten[:, None, :]
+// Token t of a window sits at (t / M, t % M); the offset of token a from token b is
+// offsets[a, b, :] = (ya - yb, xa - xb), each in [-(M-1), M-1].
+// offsets [T, T, 2] (small integers, exact in float)
+void relative_coords(Tensor& offsets, int M);
+
 // timm: get_relative_position_index(M, M)
 // For tokens a = (ya, xa) and b = (yb, xb) of one window, their offset
 // (ya - yb, xa - xb) lies in [-(M-1), M-1]²; shifted to [0, 2M-2]² it is
@@ -44,12 +50,20 @@ void relative_position_bias(Tensor& bias, const Tensor& table, const Tensor& ind
 // scores [nW, heads, T, T] += bias [heads, T, T]
 void add_relative_position_bias(Tensor& scores, const Tensor& bias);
 
+// timm: img_mask in SwinTransformerBlock.get_attn_mask
+// Labels the shifted H×W grid with 9 regions, cut along each axis at H - M and
+// H - shift (W - M and W - shift), numbered 0..8 row by row. The cut at H - shift
+// sets apart the tokens the cyclic shift wrapped around from the far side; the
+// cut at H - M lies on a window border. So within one window, two tokens carry
+// the same label exactly when they were neighbours before the shift.
+// labels [H, W], values 0..8
+void shifted_window_regions(Tensor& labels, int H, int W, int M, int shift);
+
 // timm: SwinTransformerBlock.get_attn_mask
-// Label the H×W grid with 9 regions, cut along each axis at H - M and H - shift
-// (W - M and W - shift), numbered 0..8 row by row. After the cyclic shift these
-// regions are not neighbours in the image, so tokens of different regions must
-// not attend to each other: mask[w, a, b] = 0 when a and b of window w carry the
-// same label, -100 otherwise (exp(-100) is 0 in float).
+// After the cyclic shift, tokens of different regions (shifted_window_regions)
+// must not attend to each other: mask[w, a, b] = 0 when a and b of window w
+// carry the same label, -100 otherwise (a masked pair keeps exp(-100) ≈ 3.7e-44
+// of the weight it would have had: nothing, beside the pairs that are allowed).
 // mask [nW, T, T]
 void shifted_window_mask(Tensor& mask, int H, int W, int M, int shift);
 

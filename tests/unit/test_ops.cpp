@@ -13,17 +13,7 @@
 
 using namespace vitrace;
 using test::check_close;
-
-namespace {
-
-// A tensor whose every value is its own flat index: it shows where values move.
-Tensor iota(Shape shape) {
-    Tensor t = Tensor::zeros(std::move(shape));
-    for (int64_t i = 0; i < t.numel(); i++) t[i] = static_cast<float>(i);
-    return t;
-}
-
-}  // namespace
+using test::iota;
 
 BOOST_AUTO_TEST_SUITE(ops)
 

@@ -7,14 +7,9 @@
 
 using namespace vitrace;
 using test::check_close;
+using test::iota;
 
 namespace {
-
-Tensor iota(Shape shape) {
-    Tensor t = Tensor::zeros(std::move(shape));
-    for (int64_t i = 0; i < t.numel(); i++) t[i] = static_cast<float>(i);
-    return t;
-}
 
 // The mask a window must have, given the region label of each of its tokens.
 std::vector<float> mask_from_labels(const std::vector<int>& labels) {

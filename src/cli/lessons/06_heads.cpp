@@ -1,6 +1,7 @@
 // Lesson 6: into heads, the reshape and the transpose (lessons/06-heads.md).
 // Source to read: src/core/attention.cpp, split_heads.
 #include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 
 namespace vitrace::cli {
@@ -14,17 +15,19 @@ void lesson_06(Lesson& l) {
     l.say("Nothing is computed: every number only moves. Written as indexes, with C = heads * head_dim:");
     l.line("  out[s, h, n, d] = qkv[n, s*C + h*head_dim + d]     s = 0 for q, 1 for k, 2 for v");
     l.line();
-    l.command("vitrace trace " + kSmallVit + " --image " + kLessonImage +
-              " --show blocks.0.attn.qkv,blocks.0.attn.split_heads");
+    l.command(trace_command("blocks.0.attn.qkv,blocks.0.attn.split_heads"));
     l.run(kSmallVit);
-    l.say("Here N = 5 tokens, C = 8, heads = 2, head_dim = 4, so 3C = 24 columns:");
+    l.line();
+
+    const Step& qkv = l.step("blocks.0.attn.qkv");
+    const Step& heads = l.step("blocks.0.attn.split_heads");
+    const int H = (int)heads.shape[1], N = (int)heads.shape[2], hd = (int)heads.shape[3], C = H * hd;
+    l.say("Here N = " + std::to_string(N) + " tokens, C = " + std::to_string(C) + ", heads = " + std::to_string(H) +
+          ", head_dim = " + std::to_string(hd) + ", so 3C = " + std::to_string(3 * C) + " columns:");
     l.show("blocks.0.attn.qkv");
     l.show("blocks.0.attn.split_heads", 4);
 
     // Three entries followed through the formula, with the real values.
-    const Step& qkv = l.step("blocks.0.attn.qkv");
-    const Step& heads = l.step("blocks.0.attn.split_heads");
-    const int C = 8, H = 2, N = 5, hd = 4;
     l.say("Three entries, found by the formula:");
     const int picks[3][4] = {{0, 1, 2, 3}, {1, 1, 2, 0}, {2, 0, 4, 1}};  // s, h, n, d
     const char* names[3] = {"q", "k", "v"};
@@ -36,7 +39,8 @@ void lesson_06(Lesson& l) {
         l.line("  " + std::string(names[s]) + " of head " + std::to_string(h) + ", token " + std::to_string(n) +
                ", dim " + std::to_string(d) + ": split_heads[" + std::to_string(s) + ", " + std::to_string(h) + ", " +
                std::to_string(n) + ", " + std::to_string(d) + "] = " + fixed(from_split) + " = qkv[" +
-               std::to_string(n) + ", " + std::to_string(s) + "*8 + " + std::to_string(h) + "*4 + " +
+               std::to_string(n) + ", " + std::to_string(s) + "*" + std::to_string(C) + " + " + std::to_string(h) + "*" +
+               std::to_string(hd) + " + " +
                std::to_string(d) + "] = qkv[" + std::to_string(n) + ", " + std::to_string(col) + "] = " +
                fixed(from_qkv));
     }
@@ -46,8 +50,7 @@ void lesson_06(Lesson& l) {
 
     l.exercise("Which column of qkv holds v for head 0, dim 3? Compute s*C + h*head_dim + d, then find the "
                "same numbers in split_heads under qkv=2, heads=0, head_dim=3.",
-               "vitrace trace " + kSmallVit + " --image " + kLessonImage +
-                   " --show blocks.0.attn.qkv,blocks.0.attn.split_heads");
+               trace_command("blocks.0.attn.qkv,blocks.0.attn.split_heads"));
 }
 
 }  // namespace vitrace::cli

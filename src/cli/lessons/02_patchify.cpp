@@ -1,0 +1,81 @@
+// Lesson 2: patchify, the conv view and the reshape+linear view (lessons/02-patchify.md).
+// Source to read: src/core/patch.cpp, patchify and patch_embed_conv; src/core/linear.cpp, linear.
+#include <algorithm>
+#include <cmath>
+
+#include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
+#include "cli/table.h"
+#include "core/patch.h"
+
+namespace vitrace::cli {
+
+void lesson_02(Lesson& l) {
+    l.say("A ViT reads an image as a sequence of patches. timm's patch embedding is one convolution, "
+          "nn.Conv2d(3, C, kernel_size=P, stride=P): C kernels, each 3xPxP, and since the stride "
+          "equals the kernel size, the kernel jumps from one patch to the next without overlap. vitrace "
+          "computes the same thing in two steps: cut the image into patches and flatten each one "
+          "(patchify), then apply one linear layer (proj).");
+    l.command(trace_command("'patch_embed.*'"));
+    l.run(kSmallVit);
+    l.line();
+
+    const Step& patches = l.step("patch_embed.patchify");
+    const Step& proj = l.step("patch_embed.proj");
+    const ModelConfig cfg = config_from_flags(kSmallVit);
+    const int P = cfg.vit.patch, S = cfg.vit.image_size, g = cfg.vit.grid();
+    const int64_t n = patches.shape[0], patch_dim = patches.shape[1], C = proj.shape[1];
+    const std::string ps = std::to_string(P);
+    auto columns = [&](int ci) { return std::to_string(ci * P * P) + "-" + std::to_string((ci + 1) * P * P - 1); };
+    l.say("patch_embed.patchify: S = " + std::to_string(S) + " and P = " + ps + " give a " + std::to_string(g) +
+          "x" + std::to_string(g) + " grid of n = " + std::to_string(n) +
+          " patches, numbered row by row. Row n is patch n flattened in (channel, row, column) order: "
+          "columns " + columns(0) + " are its red " + ps + "x" + ps + " pixels row by row, " + columns(1) +
+          " green, " + columns(2) + " blue, "
+          "3*P*P = " + std::to_string(patch_dim) + " values. No arithmetic: values only move.");
+    l.show("patch_embed.patchify");
+    l.say("patch_embed.proj: one linear layer from " + std::to_string(patch_dim) + " to C = " +
+          std::to_string(C) + " values, y = x * W^T + b, so each patch becomes a token of " + std::to_string(C) +
+          " channels.");
+    l.show("patch_embed.proj");
+
+    // The conv view, with the very weights of the run.
+    const LoadedModel lm = load_model(cfg, WeightOptions{});
+    const Step& img = l.step("input.normalize");
+    const Tensor image = Tensor::from(img.shape, img.values);
+    Tensor conv;  // [C, h, w]
+    patch_embed_conv(conv, image, lm.model.vit.patch_embed, P);
+    l.say("The conv view, computed here with the same weights [C, 3, P, P] by patch_embed_conv: for every "
+          "output channel c and grid cell (oy, ox),");
+    l.line("  out[c, oy, ox] = bias[c] + sum over ci, ky, kx of weight[c, ci, ky, kx] * image[ci, oy*P + ky, ox*P + kx]");
+    l.line();
+    l.say("Its output is a small image with C channels, [C, h, w], as PyTorch's Conv2d returns it:");
+    show_tensor(l, "patch_embed_conv", "conv2d", conv, {"C", "h", "w"});
+
+    // out[c, oy, ox] against proj[n = oy*w + ox, c], every value.
+    double max_diff = 0;
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t cell = 0; cell < n; cell++)
+            max_diff = std::max(max_diff, (double)std::fabs(conv[c * n + cell] - proj.values[cell * C + c]));
+    const int64_t c = 1, oy = 0, ox = 1, cell = oy * g + ox;
+    l.say("Grid cell (oy, ox) is patch n = oy*w + ox, so conv[c, oy, ox] should be proj[n, c]. For example:");
+    l.line("  conv[" + std::to_string(c) + ", " + std::to_string(oy) + ", " + std::to_string(ox) +
+           "] = " + fixed(conv[c * n + cell]) + "    proj[" + std::to_string(cell) + ", " + std::to_string(c) +
+           "] = " + fixed(proj.values[cell * C + c]));
+    l.line("  max |conv[c, oy, ox] - proj[oy*w + ox, c]| over all " + std::to_string(conv.numel()) +
+           " values: " + fixed(max_diff, 6));
+    l.line();
+    l.say("They agree because they are the same sums. Flattening the kernel weight [C, 3, P, P] row-major "
+          "gives [C, 3*P*P] with column (ci*P + ky)*P + kx, and patchify puts pixel (ci, ky, kx) of a patch "
+          "in exactly that column. So proj's dot product of patch row n with weight row c multiplies the "
+          "same pairs as the convolution at (c, oy, ox); only the loop order differs. That is why a timm "
+          "checkpoint's Conv2d weight loads into the linear layer unchanged, and timm's "
+          "x.flatten(2).transpose(1, 2) turns [C, h, w] into the [n, C] tokens.");
+
+    l.exercise("In patch n = 3 (the bottom-right one), which column of patch_embed.patchify holds the green "
+               "value of the patch's row 1, column 2? Which pixel of input.normalize is it? Compare the two "
+               "values.",
+               trace_command("input.normalize,patch_embed.patchify"));
+}
+
+}  // namespace vitrace::cli

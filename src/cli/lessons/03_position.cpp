@@ -1,0 +1,101 @@
+// Lesson 3: the cls token and position embeddings (lessons/03-position.md).
+// Source to read: src/core/tokens.cpp, prepend_cls_token, add and sinusoidal_position_embedding.
+#include <algorithm>
+#include <cmath>
+
+#include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
+#include "cli/table.h"
+#include "core/tokens.h"
+
+namespace vitrace::cli {
+
+namespace {
+
+// The image with the pixels of patches a and b exchanged: the same content, another arrangement.
+Tensor swap_patches(const Tensor& image, int P, int grid, int a, int b) {
+    Tensor out = image;
+    const int64_t S = image.dim(1);
+    const int ay = a / grid * P, ax = a % grid * P, by = b / grid * P, bx = b % grid * P;
+    for (int64_t c = 0; c < 3; c++)
+        for (int64_t ky = 0; ky < P; ky++)
+            for (int64_t kx = 0; kx < P; kx++)
+                std::swap(out[(c * S + ay + ky) * S + ax + kx], out[(c * S + by + ky) * S + bx + kx]);
+    return out;
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+    double d = 0;
+    for (int64_t i = 0; i < a.numel(); i++) d = std::max(d, (double)std::fabs(a[i] - b[i]));
+    return d;
+}
+
+Tensor logits_of(const Model& m, const Tensor& image) {
+    Trace trace(TraceOptions{ValuesMode::None, {}});
+    return forward(m, image, trace);
+}
+
+}  // namespace
+
+void lesson_03(Lesson& l) {
+    l.say("After the patch embedding the image is n tokens, one per patch. Before the first block, ViT "
+          "makes two changes to that sequence: it puts one extra token in front, the cls token, and it "
+          "adds a position embedding to every token.");
+    l.command(trace_command("cls_token,pos_embed"));
+    l.run(kSmallVit);
+    l.line();
+
+    const ModelConfig cfg = config_from_flags(kSmallVit);
+    const LoadedModel lm = load_model(cfg, WeightOptions{});
+    const int64_t N = cfg.vit.tokens(), C = cfg.vit.width;
+    l.say("cls_token: timm's cls_token parameter, one vector of C = " + std::to_string(C) +
+          " values, becomes row 0; the " + std::to_string(N - 1) + " patch tokens move to rows 1 to " +
+          std::to_string(N - 1) + ". Row 0 is the same for every image: it carries no pixels.");
+    l.show("cls_token");
+    l.say("Why a token with no content? The classifier needs one vector for the whole image. Row 0 is a "
+          "query like every other row, so in each block attention fills it with a weighted mix of all the "
+          "patches: after the last block it is a summary of the image, and the head reads row 0 alone "
+          "(timm's global_pool='token'). The other choice, --pool mean, averages the patch tokens instead.");
+
+    l.say("pos_embed: x + pos_embed, a table [N, C] with one learned row per position, row 0 for the cls "
+          "slot. This model is untrained, so its table is still the seeded random start (std 0.02):");
+    const Tensor table = Tensor::from({N, C}, lm.model.vit.pos_embed.data);  // [1, N, C] without the 1
+    show_tensor(l, "pos_embed (the parameter)", "parameter", table, {"N", "C"});
+    l.show("pos_embed");
+
+    // Attention without positions: the image with two patches swapped gives the same logits.
+    const Step& img = l.step("input.normalize");
+    const Tensor image = Tensor::from(img.shape, img.values);
+    const Tensor swapped = swap_patches(image, cfg.vit.patch, cfg.vit.grid(), 0, 3);
+    Model no_pos = lm.model;
+    std::fill(no_pos.vit.pos_embed.data.begin(), no_pos.vit.pos_embed.data.end(), 0.0f);
+    const double with_pos = max_abs_diff(logits_of(lm.model, image), logits_of(lm.model, swapped));
+    const double without_pos = max_abs_diff(logits_of(no_pos, image), logits_of(no_pos, swapped));
+    l.say("Why positions at all? Attention compares tokens by their content only: the score of token i "
+          "for token j is q_i . k_j, whatever their places. Shuffle the patches and the outputs are the "
+          "same, shuffled; row 0 and the prediction do not change at all. Here is that, computed: the image "
+          "with patches 0 and 3 swapped, run through the model with its table and with the table set to 0.");
+    l.line("  max |logits(image) - logits(swapped)|   with pos_embed: " + fixed(with_pos) +
+           "   pos_embed = 0: " + fixed(without_pos));
+    l.line();
+    l.say("Without positions the model cannot tell a picture from a puzzle of its own pieces. Adding a "
+          "different vector at each position makes the same patch content differ by where it is.");
+
+    Tensor pe;  // [N, C]
+    sinusoidal_position_embedding(pe, static_cast<int>(N), static_cast<int>(C));
+    l.say("ViT learns its table as a plain 1-D list of N rows: it is never told that the patches form a "
+          "grid, and training discovers it. The original Transformer used a fixed table instead, no "
+          "parameters: channel pair (2i, 2i+1) is a sine and a cosine of the position at frequency "
+          "1 / 10000^(2i/C), fast in the first channels, slow in the last.");
+    l.line("  PE[pos, 2i] = sin(pos / 10000^(2i/C))    PE[pos, 2i+1] = cos(pos / 10000^(2i/C))");
+    l.line();
+    show_tensor(l, "sinusoidal_position_embedding", "sin_cos", pe, {"N", "C"});
+
+    l.exercise("This model has N = 5 rows in its position table. How many rows does it need for a 16x16 "
+               "image with the same 4x4 patches? Why can a table learned at one image size not be used at "
+               "another without resizing it?",
+               "vitrace shapes --model vit_tiny_patch16_224 --image-size 16 --patch 4 --width 8 --depth 1 "
+               "--heads 2 --mlp-ratio 2 --classes 5 | grep pos_embed");
+}
+
+}  // namespace vitrace::cli

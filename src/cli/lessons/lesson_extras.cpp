@@ -1,0 +1,63 @@
+#include "cli/lessons/lesson_extras.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "cli/print_tensor.h"
+#include "cli/table.h"
+
+namespace vitrace::cli {
+
+namespace {
+
+// Runs print(FILE*) into memory and hands each line to the lesson.
+template <class Print>
+void through_lines(Lesson& l, const std::string& indent, Print&& print) {
+    char* text = nullptr;
+    size_t size = 0;
+    std::FILE* mem = open_memstream(&text, &size);
+    if (!mem) throw Error(ErrorKind::Internal, "lesson: cannot open a memory stream");
+    print(mem);
+    std::fclose(mem);
+    std::istringstream lines(std::string(text, size));
+    std::free(text);
+    for (std::string line; std::getline(lines, line);) l.line(indent + line);
+    l.line();
+}
+
+}  // namespace
+
+std::string trace_command(const std::string& steps, const std::string& model_flags, const std::string& image) {
+    return "vitrace trace " + model_flags + " --image " + image + " --show " + steps;
+}
+
+void show_tensor(Lesson& l, const std::string& name, const std::string& op, const Tensor& t,
+                 const std::vector<std::string>& dims, int columns) {
+    Step s;
+    s.name = name;
+    s.op = op;
+    s.shape = t.shape;
+    s.dims = dims;
+    s.computed = true;
+    s.stats = compute_stats(t.ptr(), t.numel());
+    s.values_mode = ValuesMode::Full;
+    s.values = t.data;
+    through_lines(l, "", [&](std::FILE* f) { print_step_values(f, s, columns); });
+}
+
+void show_table(Lesson& l, const Table& t) {
+    through_lines(l, "  ", [&](std::FILE* f) { t.print(f); });
+}
+
+std::string labelled(const std::string& label, const std::string& value, size_t width) {
+    return "  " + label + std::string(label.size() < width ? width - label.size() : 1, ' ') + value;
+}
+
+std::string values_str(const float* v, int64_t n, int decimals) {
+    std::string out = "[";
+    for (int64_t i = 0; i < n; i++) out += (i ? ", " : "") + fixed(v[i], decimals);
+    return out + "]";
+}
+
+}  // namespace vitrace::cli
