@@ -2,14 +2,24 @@
 
 #include <cmath>
 
+#include "core/fastmath.h"
+
 namespace vitrace {
+
+namespace {
+constexpr float inv_sqrt2 = 0.70710678118654752f;
+}
 
 void gelu(Tensor& y, const Tensor& x) {
     if (!prepare(y, x.shape, x)) return;
     const int64_t n = x.numel();
-    constexpr float inv_sqrt2 = 0.70710678118654752f;
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * erfc_fast(-x[i] * inv_sqrt2);
+}
+
+void gelu_naive(Tensor& y, const Tensor& x) {
+    if (!prepare(y, x.shape, x)) return;
+    for (int64_t i = 0; i < x.numel(); i++) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * inv_sqrt2));
 }
 
 void gelu_tanh(Tensor& y, const Tensor& x) {

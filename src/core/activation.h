@@ -6,8 +6,11 @@
 namespace vitrace {
 
 // timm: nn.GELU(), the exact form
-// y = x · Φ(x) = 0.5 · x · (1 + erf(x / √2)); y may be x.
+// y = x · Φ(x) = 0.5 · x · (1 + erf(x / √2)) = 0.5 · x · erfc(-x / √2); y may be x.
+// gelu evaluates erfc with the vectorisable erfc_fast (core/fastmath.h);
+// gelu_naive, its reference twin, calls std::erf.
 void gelu(Tensor& y, const Tensor& x);
+void gelu_naive(Tensor& y, const Tensor& x);
 
 // PyTorch: nn.GELU(approximate='tanh'), the approximation of BERT and GPT-2
 // y = 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³))); y may be x.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/fastmath.h"
 #include "core/linear.h"
 
 namespace vitrace {
@@ -56,25 +57,36 @@ void scale_scores(Tensor& scores, float scale) {
     for (int64_t i = 0; i < n; i++) scores[i] *= scale;
 }
 
+namespace {
+
+// One row, in place. Subtracting the row max changes nothing mathematically
+// (it cancels in the ratio) but keeps every exp() argument <= 0, so nothing
+// overflows.
+template <class Exp>
+void softmax_row(float* x_r, int64_t T, Exp exp) {
+    float mx = x_r[0];
+    for (int64_t j = 1; j < T; j++) mx = std::max(mx, x_r[j]);
+    for (int64_t j = 0; j < T; j++) x_r[j] = exp(x_r[j] - mx);
+    float sum = 0.0f;  // in order, after the exponentials, so the loop above vectorises
+    for (int64_t j = 0; j < T; j++) sum += x_r[j];
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < T; j++) x_r[j] *= inv;
+}
+
+}  // namespace
+
 void softmax_rows(Tensor& x) {
     if (!x.has_data()) return;
     const int64_t T = x.dim(-1);
     const int64_t rows = x.numel() / T;
 #pragma omp parallel for schedule(static) if (rows * T > 32768)
-    for (int64_t r = 0; r < rows; r++) {
-        float* x_r = &x[r * T];  // x[r, :]
-        // Subtracting the row max changes nothing mathematically (it cancels in
-        // the ratio) but keeps every exp() argument <= 0, so nothing overflows.
-        float mx = x_r[0];
-        for (int64_t j = 1; j < T; j++) mx = std::max(mx, x_r[j]);
-        float sum = 0.0f;
-        for (int64_t j = 0; j < T; j++) {
-            x_r[j] = std::exp(x_r[j] - mx);
-            sum += x_r[j];
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t j = 0; j < T; j++) x_r[j] *= inv;
-    }
+    for (int64_t r = 0; r < rows; r++) softmax_row(&x[r * T], T, exp_fast);
+}
+
+void softmax_rows_naive(Tensor& x) {
+    if (!x.has_data()) return;
+    const int64_t T = x.dim(-1);
+    for (int64_t r = 0; r < x.numel() / T; r++) softmax_row(&x[r * T], T, [](float v) { return std::exp(v); });
 }
 
 void weighted_sum(Tensor& out, const Tensor& attn, const Tensor& qkvh) {

@@ -31,8 +31,11 @@ void attention_scores(Tensor& scores, const Tensor& qkvh);
 // timm: attn = attn * scale   (scale = head_dim^-0.5), in place
 void scale_scores(Tensor& scores, float scale);
 
-// timm: attn = attn.softmax(dim=-1), in place over the last axis
+// timm: attn = attn.softmax(dim=-1), in place over the last axis.
+// softmax_rows takes its exponentials from exp_fast (core/fastmath.h);
+// softmax_rows_naive, its reference twin, from std::exp.
 void softmax_rows(Tensor& x);
+void softmax_rows_naive(Tensor& x);
 
 // timm: x = attn @ v
 // out [B, heads, T, head_dim] <- attn [B, heads, T, T], qkvh [3, B, heads, T, head_dim]

@@ -24,33 +24,48 @@ ValuesMode parse_values_mode(std::string_view name) {
 }
 
 Stats compute_stats(const float* x, int64_t n) {
-    // One pass. Sums go in double so that mean and std stay exact to float
-    // precision even for millions of values; the chunks run in parallel.
+    // One pass over chunks short enough for float partial sums, each chunk a
+    // vectorised loop without branches; the chunks run in parallel and their
+    // sums add up in double. A NaN or infinity makes the sums non-finite: only
+    // then does a slower pass run that leaves such values out and counts them.
+    constexpr int64_t kChunk = 4096;
     double sum = 0, sumsq = 0;
     float mn = std::numeric_limits<float>::infinity();
     float mx = -std::numeric_limits<float>::infinity();
-    int64_t bad = 0;
-#pragma omp parallel for reduction(+ : sum, sumsq, bad) reduction(min : mn) reduction(max : mx) if (n > 65536)
-    for (int64_t start = 0; start < n; start += 4096) {
-        const int64_t end = std::min(n, start + 4096);
-        float s = 0, ss = 0;  // float partial sums over one short chunk vectorise well
+#pragma omp parallel for reduction(+ : sum, sumsq) reduction(min : mn) reduction(max : mx) if (n > 65536)
+    for (int64_t start = 0; start < n; start += kChunk) {
+        const int64_t end = std::min(n, start + kChunk);
+        float s = 0, ss = 0, lo = std::numeric_limits<float>::infinity(), hi = -lo;
+#pragma omp simd reduction(+ : s, ss) reduction(min : lo) reduction(max : hi)
         for (int64_t i = start; i < end; i++) {
-            const float v = x[i];
-            if (!std::isfinite(v)) {
-                bad++;
-                continue;
-            }
-            s += v;
-            ss += v * v;
-            mn = std::min(mn, v);
-            mx = std::max(mx, v);
+            s += x[i];
+            ss += x[i] * x[i];
+            lo = std::min(lo, x[i]);
+            hi = std::max(hi, x[i]);
         }
         sum += s;
         sumsq += ss;
+        mn = std::min(mn, lo);
+        mx = std::max(mx, hi);
     }
     Stats st;
-    st.nonfinite = bad;
-    const int64_t good = n - bad;
+    int64_t good = n;
+    if (!std::isfinite(sum) || !std::isfinite(sumsq)) {
+        sum = sumsq = 0;
+        mn = std::numeric_limits<float>::infinity();
+        mx = -mn;
+        for (int64_t i = 0; i < n; i++) {
+            if (!std::isfinite(x[i])) {
+                st.nonfinite++;
+                continue;
+            }
+            sum += x[i];
+            sumsq += (double)x[i] * x[i];
+            mn = std::min(mn, x[i]);
+            mx = std::max(mx, x[i]);
+        }
+        good = n - st.nonfinite;
+    }
     if (good > 0) {
         st.min = mn;
         st.max = mx;

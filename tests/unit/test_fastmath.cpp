@@ -1,0 +1,55 @@
+// The vectorisable exp and erfc, and the kernels built on them, against their
+// naive twins from the C library.
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "../test_util.h"
+#include "core/activation.h"
+#include "core/attention.h"
+#include "core/fastmath.h"
+
+using namespace vitrace;
+
+BOOST_AUTO_TEST_SUITE(fastmath)
+
+BOOST_AUTO_TEST_CASE(exp_fast_matches_std_exp) {
+    double worst = 0;
+    for (float x = -87.0f; x <= 88.0f; x += 0.0137f) {
+        const double want = std::exp((double)x);
+        worst = std::max(worst, std::fabs(exp_fast(x) - want) / want);
+    }
+    BOOST_CHECK_MESSAGE(worst < 3e-7, "worst relative error " << worst);
+    BOOST_CHECK_EQUAL(exp_fast(0.0f), 1.0f);
+    BOOST_CHECK(std::isnan(exp_fast(std::numeric_limits<float>::quiet_NaN())));
+    BOOST_CHECK_LT(exp_fast(-1000.0f), 1e-37f);  // underflow: as good as zero
+    BOOST_CHECK(std::isfinite(exp_fast(1000.0f)));
+}
+
+BOOST_AUTO_TEST_CASE(erfc_fast_matches_std_erfc) {
+    double worst = 0;
+    for (float z = -10.0f; z <= 10.0f; z += 0.0031f) worst = std::max(worst, std::fabs(erfc_fast(z) - std::erfc((double)z)));
+    BOOST_CHECK_MESSAGE(worst < 3e-7, "worst absolute error " << worst);  // a float ulp near 2 is 2.4e-7
+}
+
+BOOST_AUTO_TEST_CASE(gelu_equals_its_naive_twin) {
+    Tensor x = Tensor::zeros({4001});
+    for (int i = 0; i < 4001; i++) x[i] = -20.0f + i * 0.01f;
+    Tensor fast, naive;
+    gelu(fast, x);
+    gelu_naive(naive, x);
+    // erfc's error is absolute; gelu multiplies it by x/2, up to 10 here.
+    test::check_close("gelu", fast, naive, 2e-6f);
+}
+
+BOOST_AUTO_TEST_CASE(softmax_equals_its_naive_twin) {
+    Tensor x = Tensor::zeros({7, 197});
+    for (int64_t i = 0; i < x.numel(); i++) x[i] = std::sin(0.37f * i) * (1 + i % 13);
+    Tensor naive = x;
+    softmax_rows(x);
+    softmax_rows_naive(naive);
+    test::check_close("softmax", x, naive, 1e-7f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
