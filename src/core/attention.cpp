@@ -65,6 +65,7 @@ namespace {
 template <class Exp>
 void softmax_row(float* x_r, int64_t T, Exp exp) {
     float mx = x_r[0];
+#pragma omp simd reduction(max : mx)
     for (int64_t j = 1; j < T; j++) mx = std::max(mx, x_r[j]);
     for (int64_t j = 0; j < T; j++) x_r[j] = exp(x_r[j] - mx);
     float sum = 0.0f;  // in order, after the exponentials, so the loop above vectorises
@@ -80,7 +81,7 @@ void softmax_rows(Tensor& x) {
     const int64_t T = x.dim(-1);
     const int64_t rows = x.numel() / T;
 #pragma omp parallel for schedule(static) if (rows * T > 32768)
-    for (int64_t r = 0; r < rows; r++) softmax_row(&x[r * T], T, exp_fast);
+    for (int64_t r = 0; r < rows; r++) softmax_row(&x[r * T], T, [](float v) { return exp_fast(v); });
 }
 
 void softmax_rows_naive(Tensor& x) {
