@@ -71,9 +71,13 @@ inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* c
 void gemm_accumulate(float* out, const float* a, const float* b, int64_t b_row, int64_t b_col,
                      int M, int N, int K) {
     const int panels = (N + NR - 1) / NR;
+    // One team for all K blocks. A static schedule gives every thread the same
+    // panels in every block, so no thread ever adds to another's columns and
+    // the blocks need no barrier between them: only the one at the end.
+#pragma omp parallel if ((int64_t)M * N * K > 100000)
     for (int k0 = 0; k0 < K; k0 += KC) {
         const int kc = std::min(KC, K - k0);
-#pragma omp parallel for schedule(static) if ((int64_t)M * N * kc > 100000)
+#pragma omp for schedule(static) nowait
         for (int p = 0; p < panels; p++) {
             const int n0 = p * NR;
             const int nr = std::min(NR, N - n0);
