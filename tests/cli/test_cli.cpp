@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -425,6 +427,98 @@ BOOST_AUTO_TEST_CASE(bad_image_or_checkpoint) {
     };
     for (const BadTrace& c : cases)
         BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+}
+
+// A safetensors file from a header (JSON text) and data bytes.
+std::string safetensors_bytes(const std::string& header, const std::string& data) {
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; i++) out[i] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+    return out + header + data;
+}
+
+BOOST_AUTO_TEST_CASE(every_kind_of_bad_checkpoint) {
+    const std::string f8(8, '\0');  // two float32 zeros
+    std::string huge_len(8, '\0');
+    huge_len[4] = 1;  // 2^32 bytes of header: above the 100 MB limit
+    vitrace::ConfigOverrides none;
+    std::string good = checkpoint_bytes(none);
+    // The same file with one float in blocks.0.norm1.weight's place set to NaN:
+    // found by loading, then written back with that value poisoned.
+    const std::string nan_file = [&] {
+        vitrace::SafetensorsFile f = vitrace::SafetensorsFile::from_memory(good, "good");
+        const vitrace::TensorEntry* e = f.find("blocks.0.norm1.weight");
+        std::string bytes = good;
+        const uint64_t header_len = bytes.size() - (f.tensors().back().end);  // 8 + header, since data ends the file
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        std::memcpy(&bytes[header_len + e->begin], &nan, 4);
+        return bytes;
+    }();
+    const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> files = {
+        {"short", {std::string("\x08\x00\x00", 3), "too short"}},
+        {"header_past_end", {std::string("\xff\x00\x00\x00\x00\x00\x00\x00{}", 10), "runs past the end of the file"}},
+        {"header_too_big", {huge_len + "{}", "above the 100 MB limit"}},
+        {"not_json", {safetensors_bytes("{nope", ""), "not valid JSON"}},
+        {"not_object", {safetensors_bytes("[1, 2]", ""), "not an object"}},
+        {"offsets_out_of_range",
+         {safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", f8), "outside the data buffer"}},
+        {"overlapping",
+         {safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", f8),
+          "overlaps"}},
+        {"hole",
+         {safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", f8), "belong to no tensor"}},
+        {"byte_size",
+         {safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", f8), "needs 12"}},
+        {"unknown_dtype",
+         {safetensors_bytes(R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", f8), "unknown dtype 'Q4'"}},
+        {"duplicate",
+         {safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", f8),
+          "appears twice"}},
+        {"nonfinite", {nan_file, "NaN or infinite values in 1 tensors (blocks.0.norm1.weight (1))"}},
+        {"missing_tensor", {safetensors_bytes("{}", ""), "missing (cls_token, pos_embed"}},
+    };
+    std::vector<BadTrace> cases;
+    const std::string tiny_image = kTiny + " --image " + quote(image);
+    for (const auto& [name, file] : files) {
+        write_bytes(path(name + ".safetensors"), file.first);
+        cases.push_back({name, tiny_image + " --weights " + quote(path(name + ".safetensors")), 4, file.second});
+    }
+    // Unexpected tensors and wrong shapes, each named with what was expected.
+    vitrace::ConfigOverrides more_classes;
+    more_classes.classes = kTinyClasses + 1;
+    write_bytes(path("wrong_head.safetensors"), checkpoint_bytes(more_classes));
+    cases.push_back({"wrong shape", tiny_image + " --weights " + quote(path("wrong_head.safetensors")), 4,
+                     "head.weight: expected [5, 16], got [6, 16]"});
+    vitrace::ConfigOverrides deeper;
+    deeper.depths = std::vector<int>{3};
+    write_bytes(path("deeper.safetensors"), checkpoint_bytes(deeper));
+    cases.push_back({"unexpected tensors", tiny_image + " --weights " + quote(path("deeper.safetensors")), 4,
+                     "unexpected (blocks.2.norm1.weight"});
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+
+    // --allow-nonfinite loads the poisoned file and traces it.
+    require_success(run_vitrace("trace " + tiny_image + " --weights " + quote(path("nonfinite.safetensors")) +
+                                " --allow-nonfinite -q"));
+}
+
+BOOST_AUTO_TEST_CASE(every_kind_of_bad_image) {
+    const std::string images = std::string(VITRACE_TEST_DATA) + "/data/images/";
+    const std::vector<BadTrace> cases = {
+        {"truncated JPEG", kTiny + " --image " + quote(images + "truncated.jpg"), 3, "truncated JPEG"},
+        {"PNG with a bad CRC", kTiny + " --image " + quote(images + "bad_crc.png"), 3, "CRC"},
+        {"PNG claiming 100000x100000", kTiny + " --image " + quote(images + "huge.png"), 3, "above the limit"},
+        {"JPEG claiming 40000x40000", kTiny + " --image " + quote(images + "huge.jpg"), 3, "above the limit"},
+        {"over the memory budget", kTiny + " --image " + quote(image) + " --max-memory 1K", 5, "memory budget"},
+    };
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+    // These must work: every flavour of PNG, a JPEG, a 1x1 image, a PNG named .jpg (with a warning).
+    for (const char* name : {"gray_3x7.png", "gray_alpha.png", "rgba.png", "palette.png", "gray16.png", "rgb16.png",
+                             "one_pixel.png", "solid.jpg", "rgb_7x3.png"})
+        BOOST_TEST_CONTEXT(name) { require_success(run_vitrace("trace " + kTiny + " --image " + quote(images + name) + " -q")); }
+    const RunResult renamed = run_vitrace("trace " + kTiny + " --image " + quote(images + "png_named.jpg") + " -q");
+    require_success(renamed);
+    BOOST_CHECK(renamed.err.rfind("vitrace: warning: image", 0) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(bad_model_configuration) {
