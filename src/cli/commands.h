@@ -64,6 +64,8 @@ struct BenchCommand {
     WeightOptions weights;
     MemoryOptions memory;
     int repeat = 5;
+    std::string values = "none";
+    std::string write_trace;
     bool json = false;
 };
 CLI::App* setup_bench(CLI::App& app, BenchCommand& o);
