@@ -66,7 +66,7 @@ template <class Exp>
 void softmax_row(float* x_r, int64_t T, Exp exp) {
     float mx = x_r[0];
 #pragma omp simd reduction(max : mx)
-    for (int64_t j = 1; j < T; j++) mx = std::max(mx, x_r[j]);
+    for (int64_t j = 1; j < T; j++) mx = x_r[j] > mx ? x_r[j] : mx;
     for (int64_t j = 0; j < T; j++) x_r[j] = exp(x_r[j] - mx);
     float sum = 0.0f;  // in order, after the exponentials, so the loop above vectorises
     for (int64_t j = 0; j < T; j++) sum += x_r[j];

@@ -17,9 +17,11 @@ void layernorm(Tensor& y, const Tensor& x, const LayerNorm& ln) {
         // Two passes over the row: the mean first, then the variance around it,
         // which loses no precision to cancellation. Sums in double.
         double sum = 0;
+#pragma omp simd reduction(+ : sum)
         for (int64_t c = 0; c < C; c++) sum += x_r[c];
         const double mean = sum / C;
         double sq = 0;
+#pragma omp simd reduction(+ : sq)
         for (int64_t c = 0; c < C; c++) sq += (x_r[c] - mean) * (x_r[c] - mean);
         const float m = static_cast<float>(mean);
         const float rstd = static_cast<float>(1.0 / std::sqrt(sq / C + ln.eps));

@@ -38,10 +38,11 @@ Stats compute_stats(const float* x, int64_t n) {
         float s = 0, ss = 0, lo = std::numeric_limits<float>::infinity(), hi = -lo;
 #pragma omp simd reduction(+ : s, ss) reduction(min : lo) reduction(max : hi)
         for (int64_t i = start; i < end; i++) {
-            s += x[i];
-            ss += x[i] * x[i];
-            lo = std::min(lo, x[i]);
-            hi = std::max(hi, x[i]);
+            const float v = x[i];
+            s += v;
+            ss += v * v;
+            lo = v < lo ? v : lo;  // (std::min returns a reference, which keeps GCC from vectorising)
+            hi = v > hi ? v : hi;
         }
         sum += s;
         sumsq += ss;
