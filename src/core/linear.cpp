@@ -40,29 +40,30 @@ void matmul_nn_naive(float* out, const float* a, const float* b, int M, int N, i
 //              MR·NR multiply-adds, and the inner j loop is one contiguous vector.
 //   L1/L2      B is copied ("packed") KC rows × NR columns at a time into a small
 //              contiguous panel, which then stays in cache while every MR-row
-//              tile of a streams past it.
+//              tile of a streams past it. a is packed too, KC columns at a time,
+//              so the MR values the kernel reads for one k sit side by side.
 //   threads    each thread takes whole NR-column panels of out, so no two
 //              threads write the same element and every sum keeps its k order:
 //              the result does not depend on the number of threads.
 namespace {
 
 #if defined(__AVX512F__)
-constexpr int MR = 8, NR = 32;  // 16 accumulators of 16 floats: half the 32 zmm registers
+constexpr int MR = 6, NR = 32;  // 12 accumulators of 16 floats: 12 of the 32 zmm registers
 #else
 constexpr int MR = 6, NR = 16;  // 12 accumulators of 8 floats: 12 of the 16 ymm registers
 #endif
-constexpr int KC = 256;  // a KC×NR panel is 32 KB (AVX-512) or 16 KB: it fits in L1/L2
+// A KC×NR panel of B is 32 KB (AVX-512) or 16 KB, and a packed MR×KC tile of A
+// 6 KB: both stay in L1/L2 while the micro-kernel streams through them.
+constexpr int KC = 256;
 
-// out[0:mr, 0:nr] += a_rows[0:MR][0:kc] · panel[kc, NR]
-inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* const* a_rows,
-                         const float* panel, int kc) {
+// out[0:mr, 0:nr] += a_pack[kc, MR] · panel[kc, NR]
+inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a_pack, const float* panel, int kc) {
     float acc[MR][NR] = {};
     for (int k = 0; k < kc; k++) {
-        const float* b_k = panel + k * NR;  // B[k, panel columns]
-        for (int i = 0; i < MR; i++) {
-            const float a_ik = a_rows[i][k];
-            for (int j = 0; j < NR; j++) acc[i][j] += a_ik * b_k[j];
-        }
+        const float* a_k = a_pack + k * MR;  // A[tile rows, k]
+        const float* b_k = panel + k * NR;   // B[k, panel columns]
+        for (int i = 0; i < MR; i++)
+            for (int j = 0; j < NR; j++) acc[i][j] += a_k[i] * b_k[j];
     }
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) out[i * ldo + j] += acc[i][j];
@@ -74,9 +75,21 @@ void gemm_accumulate(float* out, const float* a, const float* b, int64_t b_row, 
     // One team for all K blocks. A static schedule gives every thread the same
     // panels in every block, so no thread ever adds to another's columns and
     // the blocks need no barrier between them: only the one at the end.
+    const int tiles = (M + MR - 1) / MR;
 #pragma omp parallel if ((int64_t)M * N * K > 100000)
+    {
+    // This thread's copy of A[:, k0 : k0+kc], tile by tile, each tile k-major:
+    // a_pack[t][k][i] = A[t·MR + i, k0 + k]. Rows past M repeat the last row;
+    // their sums are computed and dropped.
+    std::vector<float> a_pack((size_t)tiles * MR * KC);
     for (int k0 = 0; k0 < K; k0 += KC) {
         const int kc = std::min(KC, K - k0);
+        for (int t = 0; t < tiles; t++)
+            for (int i = 0; i < MR; i++) {
+                const float* a_row = a + (int64_t)std::min(t * MR + i, M - 1) * K + k0;
+                float* dst = &a_pack[(size_t)t * MR * KC + i];
+                for (int k = 0; k < kc; k++) dst[k * MR] = a_row[k];
+            }
 #pragma omp for schedule(static) nowait
         for (int p = 0; p < panels; p++) {
             const int n0 = p * NR;
@@ -88,15 +101,13 @@ void gemm_accumulate(float* out, const float* a, const float* b, int64_t b_row, 
                 for (int j = 0; j < NR; j++)
                     panel[k * NR + j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
             }
-            for (int m0 = 0; m0 < M; m0 += MR) {
-                const int mr = std::min(MR, M - m0);
-                // Rows past M repeat the last row; their sums are computed and dropped.
-                const float* a_rows[MR];
-                for (int i = 0; i < MR; i++)
-                    a_rows[i] = a + (int64_t)(m0 + std::min(i, mr - 1)) * K + k0;
-                micro_kernel(out + (int64_t)m0 * N + n0, N, mr, nr, a_rows, panel, kc);
+            for (int t = 0; t < tiles; t++) {
+                const int m0 = t * MR;
+                micro_kernel(out + (int64_t)m0 * N + n0, N, std::min(MR, M - m0), nr, &a_pack[(size_t)t * MR * KC],
+                             panel, kc);
             }
         }
+    }
     }
 }
 

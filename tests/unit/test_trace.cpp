@@ -55,6 +55,25 @@ BOOST_AUTO_TEST_CASE(stats_of_many_values_in_parallel) {
     BOOST_CHECK_EQUAL(s.max, 6);
 }
 
+BOOST_AUTO_TEST_CASE(stats_of_pixel_values_keep_every_printed_digit) {
+    // Raw pixel values: E[x²] − E[x]² cancels about one digit in three here, so
+    // float partial sums would lose the fourth decimal of the std that the
+    // trace table prints. The reference is the two-pass form in double.
+    std::vector<float> x(64 * 64 * 3);
+    uint32_t state = 12345;
+    for (float& v : x) {
+        state = state * 1664525u + 1013904223u;
+        v = static_cast<float>(28 + (state >> 8) % 228);  // 28..255
+    }
+    const Stats s = compute_stats(x.data(), (int64_t)x.size());
+    double sum = 0, sq = 0;
+    for (float v : x) sum += v;
+    const double mean = sum / x.size();
+    for (float v : x) sq += (v - mean) * (v - mean);
+    BOOST_CHECK_SMALL(s.mean - mean, 1e-9);
+    BOOST_CHECK_SMALL(s.std - std::sqrt(sq / x.size()), 1e-9);
+}
+
 BOOST_AUTO_TEST_CASE(values_modes) {
     const Tensor t = Tensor::from({2, 10}, std::vector<float>(20, 0.5f));
     for (ValuesMode mode : {ValuesMode::None, ValuesMode::Summary, ValuesMode::Full}) {
