@@ -1,5 +1,7 @@
 // vitrace compare: ViT's global attention beside Swin's windowed attention,
 // layer by layer, and how their cost grows with the image.
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -98,6 +100,10 @@ CLI::App* setup_compare(CLI::App& app, CompareCommand& o) {
     cmd->add_option("--swin", o.swin, "Swin model")->capture_default_str();
     cmd->add_option("--image-size", o.image_size, "Image side for both models (default: the ViT's)");
     cmd->add_option("--json", o.json, "Also write the figures as JSON to FILE (- for standard output)");
+    cmd->add_option("--image", o.image, "Also draw the attention of two trained models on this PNG or JPEG image");
+    cmd->add_option("--out", o.out, "Directory for the pictures: OUT/<model>/*.png (with --image)");
+    cmd->add_option("--picture-vit", o.picture_vit, "ViT model that draws the pictures")->capture_default_str();
+    cmd->add_option("--picture-swin", o.picture_swin, "Swin model that draws the pictures")->capture_default_str();
     return cmd;
 }
 
@@ -105,6 +111,14 @@ int run_compare(const CompareCommand& o) {
     ModelConfig vit = find_model(o.vit), swin = find_model(o.swin);
     if (vit.family != Family::ViT) throw Error(ErrorKind::Usage, "--vit: " + o.vit + " is not a ViT model");
     if (swin.family != Family::Swin) throw Error(ErrorKind::Usage, "--swin: " + o.swin + " is not a Swin model");
+    if (o.image.has_value() != o.out.has_value())
+        throw Error(ErrorKind::Usage, o.image ? "--image needs --out DIR for the pictures" : "--out needs --image IMG to draw on");
+    if (o.image) {
+        if (find_model(o.picture_vit).family != Family::ViT)
+            throw Error(ErrorKind::Usage, "--picture-vit: " + o.picture_vit + " is not a ViT model");
+        if (find_model(o.picture_swin).family != Family::Swin)
+            throw Error(ErrorKind::Usage, "--picture-swin: " + o.picture_swin + " is not a Swin model");
+    }
     const int S = o.image_size.value_or(vit.image_size());
     vit = at_size(vit, S);
     swin = at_size(swin, S);
@@ -145,6 +159,20 @@ int run_compare(const CompareCommand& o) {
                           std::to_string(s.layers.front().tokens), macs_str(s.total_macs), sg});
     }
     g.print(text);
+
+    if (o.image) {
+        // The pictures come from small trained models, run on the image at
+        // their own input size: untrained big models would show only noise.
+        for (const std::string& name : {o.picture_vit, o.picture_swin}) {
+            std::printf("\n");
+            std::fflush(stdout);
+            AttentionCommand a;
+            a.model.model = name;
+            a.image = *o.image;
+            a.out = (std::filesystem::path(*o.out) / name).string();
+            run_attention(a);
+        }
+    }
 
     if (out) {
         nlohmann::ordered_json grow = nlohmann::ordered_json::array();

@@ -36,6 +36,11 @@ struct CompareCommand {
     std::string swin = "swin_tiny_patch4_window7_224";
     std::optional<int> image_size;
     std::optional<std::string> json;
+    // Pictures: with --image and --out, the attention pictures of two trained
+    // models on that image, in OUT/<model>/.
+    std::optional<std::string> image, out;
+    std::string picture_vit = "vit_shapes";
+    std::string picture_swin = "swin_shapes";
 };
 CLI::App* setup_compare(CLI::App& app, CompareCommand& o);
 int run_compare(const CompareCommand& o);
