@@ -39,8 +39,8 @@ CLASSES = ["circle", "square", "triangle", "cross", "ring"]
 SIZE = 64
 
 
-def _colours(rng):
-    """Background and shape colours far enough apart that the shape can be seen."""
+def random_colours(rng):
+    """Background and shape colours, float [3] each, far enough apart that the shape can be seen."""
     grey = rng.random() < 0.15
     while True:
         bg, fg = rng.uniform(0, 255, size=(2, 3))
@@ -125,8 +125,8 @@ def _blur(a, sigma):
     return sum(w * a[i:i + n, :] for i, w in enumerate(k))
 
 
-def draw(kind, rng, size=SIZE):
-    """One image of the given class, uint8 [size, size, 3]."""
+def coverage(kind, rng, size=SIZE):
+    """How much of each pixel the shape covers, float [size, size] in 0..1."""
     p = _params(kind, rng)
     outline = _outline(kind, p)
     angle = rng.uniform(0, 2 * math.pi) if kind in ("square", "triangle", "cross") else 0.0
@@ -141,7 +141,7 @@ def draw(kind, rng, size=SIZE):
     cx = rng.uniform(-lo[0], size - hi[0])
     cy = rng.uniform(-lo[1], size - hi[1])
 
-    # Coverage of each pixel by k×k samples, k from 1 (hard edges) to 4.
+    # k×k samples per pixel, k from 1 (hard edges) to 4.
     k = int(rng.integers(1, 5))
     offsets = (np.arange(k) + 0.5) / k
     ys = (np.arange(size)[:, None] + offsets[None, :]).reshape(-1)
@@ -152,12 +152,22 @@ def draw(kind, rng, size=SIZE):
     cover = _inside(kind, u, v, p).reshape(size, k, size, k).mean(axis=(1, 3))
     if rng.random() < 0.3:
         cover = _blur(cover, rng.uniform(0.3, 1.0))
+    return cover
 
-    bg, fg = _colours(rng)
+
+def paint(cover, rng, colours=None):
+    """The image of a coverage map: the shape colour where it covers, the
+    background colour elsewhere, then noise. uint8 [size, size, 3]."""
+    bg, fg = colours if colours is not None else random_colours(rng)
     img = bg[None, None, :] * (1 - cover[..., None]) + fg[None, None, :] * cover[..., None]
     channels = 1 if rng.random() < 0.3 else 3
-    img += rng.normal(0, rng.uniform(0, 25), size=(size, size, channels))
+    img = img + rng.normal(0, rng.uniform(0, 25), size=cover.shape + (channels,))
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def draw(kind, rng, size=SIZE):
+    """One image of the given class, uint8 [size, size, 3]."""
+    return paint(coverage(kind, rng, size), rng)
 
 
 def dataset(n, seed, draw_one=draw):

@@ -33,7 +33,11 @@ import sys
 import time
 
 import numpy as np
-import torch
+
+# Other programs share this CPU: threads that spin while waiting for each
+# other then make every step several times slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
 import torch.nn.functional as F
 from functorch import vmap
 from PIL import Image, ImageDraw, ImageFilter
@@ -54,33 +58,24 @@ HALF = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 # Seeds: numpy seeds of each image set, torch seed of initialisation and augmentation.
 SEED_TRAIN_A, SEED_TRAIN_B = 1, 2
-SEED_VALID_A = 3  # the per-epoch progress line
+SEED_VALID_A, SEED_VALID_C = 3, 5  # the per-epoch progress line
 SEED_TEST_A, SEED_TEST_C = 101, 102  # the final accuracies
-SEED_TORCH = 0
+SEED_TORCH, SEED_PAINT = 0, 4
 N_TRAIN_A = N_TRAIN_B = 24000
 N_VALID = 1000
 N_TEST = 5000
 
-VIT_EPOCHS, VIT_LR = 12, 2e-3
+VIT_EPOCHS, VIT_LR = 16, 2e-3
 SWIN_EPOCHS, SWIN_LR = 10, 2e-3
+COVER_WEIGHT = 1.0  # of the coverage loss against the class loss
+CURRICULUM = 0.3  # share of the steps over which the colours go from white on black to random
 THREADS = 2
-BATCH = 128
+BATCH = 64
 EVAL_BATCH = 500
 
 
 # ---------------------------------------------------------------------------
 # Renderer B: PIL
-
-
-def _pil_colours(rng):
-    """Integer colours, different by at least 90 summed over the channels."""
-    grey = rng.random() < 0.1
-    while True:
-        bg, fg = rng.integers(0, 256, size=(2, 3))
-        if grey:
-            bg, fg = np.full(3, bg[0]), np.full(3, fg[0])
-        if np.abs(bg - fg).sum() >= 90:
-            return tuple(int(v) for v in bg), tuple(int(v) for v in fg)
 
 
 def _pil_polygons(kind, s, rng):
@@ -102,21 +97,20 @@ def _pil_polygons(kind, s, rng):
     return [np.array([(-t, -h), (t, -h), (t, h), (-t, h)]), np.array([(-h, -t), (h, -t), (h, t), (-h, t)])]
 
 
-def draw_pil(kind, rng, size=shapes.SIZE):
-    """One image drawn with PIL's ImageDraw, uint8 [size, size, 3]."""
+def pil_coverage(kind, rng, size=shapes.SIZE):
+    """Coverage drawn with PIL's ImageDraw, float [size, size] in 0..1."""
     f = int(rng.choice([1, 1, 2, 3, 4]))  # drawn f times larger, then shrunk; 1 keeps PIL's hard edges
     S = size * f
-    bg, fg = _pil_colours(rng)
-    img = Image.new("RGB", (S, S), bg)
+    img = Image.new("L", (S, S), 0)
     d = ImageDraw.Draw(img)
     s = rng.uniform(0.3, 0.7) * S
     if kind in ("circle", "ring"):
         x0, y0 = rng.uniform(0, S - 1 - s, size=2)
         box = [x0, y0, x0 + s, y0 + s]
         if kind == "circle":
-            d.ellipse(box, fill=fg)
+            d.ellipse(box, fill=255)
         else:
-            d.ellipse(box, outline=fg, width=max(1, round(s * rng.uniform(0.08, 0.35))))
+            d.ellipse(box, outline=255, width=max(1, round(s * rng.uniform(0.08, 0.35))))
     else:
         polys = _pil_polygons(kind, s, rng)
         a = rng.uniform(0, 2 * math.pi)
@@ -128,15 +122,12 @@ def draw_pil(kind, rng, size=shapes.SIZE):
         lo, hi = lo * shrink, hi * shrink
         at = rng.uniform(-lo, S - 1 - hi)
         for p in polys:
-            d.polygon([tuple(q) for q in p * shrink + at], fill=fg)
+            d.polygon([tuple(q) for q in p * shrink + at], fill=255)
     if f > 1:
         img = img.resize((size, size), resample=int(rng.choice([Image.BOX, Image.BILINEAR, Image.LANCZOS])))
     if rng.random() < 0.25:
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
-    x = np.asarray(img, dtype=np.float64)
-    channels = 1 if rng.random() < 0.3 else 3
-    x = x + rng.normal(0, rng.uniform(0, 25), size=(size, size, channels))
-    return np.clip(np.round(x), 0, 255).astype(np.uint8)
+    return np.asarray(img, dtype=np.float64) / 255
 
 
 # ---------------------------------------------------------------------------
@@ -218,6 +209,25 @@ def draw_sdf(kind, rng, size=shapes.SIZE):
 # Model input
 
 
+def coverage_set(n, seed, cover_one):
+    """n coverage maps, uint8 [n, S, S] (255 = fully covered), with balanced labels int64 [n]."""
+    return shapes.dataset(n, seed, lambda kind, rng: np.round(255 * cover_one(kind, rng)).astype(np.uint8))
+
+
+def paint_batch(covers, rng, t):
+    """uint8 coverage [n, S, S] -> uint8 images [n, S, S, 3], coloured at curriculum stage t.
+
+    With random colours every class has the same average image, so at first
+    the gradient holds no hint of the shape and training stalls for a long
+    time. White shapes on black give the models a start (t = 0); the colours
+    then move towards random ones, which they are from t = 1 on."""
+    images = np.empty(covers.shape + (3,), dtype=np.uint8)
+    for i, cover in enumerate(covers):
+        bg, fg = shapes.random_colours(rng)
+        images[i] = shapes.paint(cover / 255, rng, (t * bg, (1 - t) * 255 + t * fg))
+    return images
+
+
 def to_input(images, norm=IMAGENET):
     """uint8 [n, S, S, 3] -> float32 [n, 3, S, S], as vitrace's input.scale and input.normalize."""
     mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in norm)
@@ -225,8 +235,19 @@ def to_input(images, norm=IMAGENET):
     return (x - mean) / std
 
 
-def augment(images, g):
-    """A training batch: uint8 [n, S, S, 3] -> float32 [n, 3, S, S].
+def dihedral(x, g):
+    """Each image of x [n, c, S, S] in one of its 8 mirror/quarter-turn forms."""
+    form = torch.randint(0, 8, (len(x),), generator=g)
+    for k in range(8):
+        sel = form == k
+        y = torch.rot90(x[sel], k % 4, dims=(2, 3))
+        x[sel] = y.flip(3) if k >= 4 else y
+    return x
+
+
+def augment(images, covers, g):
+    """A training batch: uint8 images [n, S, S, 3] and coverage [n, S, S] ->
+    model input float32 [n, 3, S, S] and coverage float32 [n, 1, S, S].
 
     All five classes keep their label under flips and quarter turns, so each
     image is shown in one of its 8 mirror/rotation forms. The intensities are
@@ -234,19 +255,16 @@ def augment(images, g):
     three images in ten are normalised with mean = std = 0.5 instead of
     ImageNet's values."""
     n = len(images)
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    form = torch.randint(0, 8, (n,), generator=g)
-    for k in range(8):
-        sel = form == k
-        y = torch.rot90(x[sel], k % 4, dims=(2, 3))
-        x[sel] = y.flip(3) if k >= 4 else y
+    x = torch.cat([torch.from_numpy(images).permute(0, 3, 1, 2), torch.from_numpy(covers)[:, None]], dim=1)
+    x = dihedral(x.float() / 255.0, g)
+    x, cover = x[:, :3], x[:, 3:]
     scale = torch.exp(torch.empty(n, 1, 1, 1).uniform_(math.log(0.7), math.log(1.3), generator=g))
     shift = torch.empty(n, 3, 1, 1).uniform_(-0.1, 0.1, generator=g)
     x = (x - 0.5) * scale + 0.5 + shift
     half = torch.rand(n, 1, 1, 1, generator=g) < 0.3
     mean = torch.where(half, torch.tensor(HALF[0]).view(1, 3, 1, 1), torch.tensor(IMAGENET[0]).view(1, 3, 1, 1))
     std = torch.where(half, torch.tensor(HALF[1]).view(1, 3, 1, 1), torch.tensor(IMAGENET[1]).view(1, 3, 1, 1))
-    return (x - mean) / std
+    return (x - mean) / std, cover
 
 
 # ---------------------------------------------------------------------------
@@ -255,8 +273,7 @@ def augment(images, g):
 
 def init_like_timm(model):
     """timm's initialisation: truncated normal (std 0.02) for weights, position
-    embeddings and the relative position bias table, zero biases. Trains
-    faster from scratch than PyTorch's defaults."""
+    embeddings and the relative position bias table, zero biases."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:
@@ -284,73 +301,114 @@ def accuracy(forward, images, labels, norm=IMAGENET):
     return correct / len(images)
 
 
-def train(name, model, train_set, valid_set, epochs, lr, g):
-    images, labels = train_set
-    forward = batched(model)
-    steps = epochs * (len(images) // BATCH)
-    warmup = len(images) // BATCH
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+def with_tokens(model, seen):
+    """forward(x [n, 3, S, S]) -> (logits [n, classes], tokens [n, grid², C]),
+    the tokens being the patch tokens after the final norm, row by row.
+    `seen` receives them from a hook on model.norm."""
+    if isinstance(model, models.SwinTransformer):
+        return vmap(lambda x: (model(x[None])[0], seen["norm"].flatten(0, 1)))
+    return lambda x: (model(x), seen["norm"][:, 1:])  # without the cls token
+
+
+def train(name, model, covers, labels, valid_set, epochs, lr):
+    """Cross-entropy on the class, plus a coverage loss: a linear probe on each
+    patch token guesses how much of its patch the shape covers. The probe is
+    thrown away afterwards; it gives the model many targets per image instead
+    of one, and it learns to tell shape from background much sooner."""
+    g = torch.Generator().manual_seed(SEED_TORCH)
+    rng = np.random.default_rng(SEED_PAINT)
+    seen = {}
+    hook = model.norm.register_forward_hook(lambda module, args, out: seen.__setitem__("norm", out))
+    forward = with_tokens(model, seen)
+    probe = torch.nn.Linear(model.norm.normalized_shape[0], 1)
+    params = list(model.parameters()) + list(probe.parameters())
+    per_epoch = len(covers) // BATCH
+    steps, warmup = epochs * per_epoch, per_epoch
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.05)
     # linear warm-up for one epoch, then cosine decay to zero
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda t: t / warmup if t < warmup else 0.5 * (1 + math.cos(math.pi * (t - warmup) / (steps - warmup))))
-    start = time.time()
+    start, step = time.time(), 0
     for epoch in range(epochs):
         model.train()
-        order = torch.randperm(len(images), generator=g).numpy()
-        total, correct, loss_sum = 0, 0, 0.0
-        for i in range(0, len(order) - BATCH + 1, BATCH):
-            idx = np.sort(order[i:i + BATCH])
-            x, y = augment(images[idx], g), torch.from_numpy(labels[idx])
-            logits = forward(x)
+        order = torch.randperm(len(covers), generator=g).numpy()
+        total, correct, loss_sum, cover_sum = 0, 0, 0.0, 0.0
+        for i in range(per_epoch):
+            idx = np.sort(order[i * BATCH:(i + 1) * BATCH])
+            t = min(1.0, step / (CURRICULUM * steps))
+            x, cover = augment(paint_batch(covers[idx], rng, t), covers[idx], g)
+            y = torch.from_numpy(labels[idx])
+            logits, tokens = forward(x)
+            grid = math.isqrt(tokens.shape[1])
+            target = F.avg_pool2d(cover, cover.shape[-1] // grid).flatten(1)  # [n, grid²]
             loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+            cover_loss = F.binary_cross_entropy_with_logits(probe(tokens)[..., 0], target)
             opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            (loss + COVER_WEIGHT * cover_loss).backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
             sched.step()
+            step += 1
             loss_sum += loss.item() * len(y)
+            cover_sum += cover_loss.item() * len(y)
             correct += (logits.argmax(dim=1) == y).sum().item()
             total += len(y)
         model.eval()
-        valid = accuracy(forward, *valid_set)
-        print(f"{name} epoch {epoch + 1:2d}/{epochs}  loss {loss_sum / total:.4f}  train acc {correct / total:.4f}"
-              f"  valid acc {valid:.4f}  lr {sched.get_last_lr()[0]:.2e}  {time.time() - start:5.0f} s", flush=True)
-    return model
+        valid = [accuracy(batched(model), *v) for v in valid_set]
+        print(f"{name} epoch {epoch + 1:2d}/{epochs}  colours {t:.2f}  loss {loss_sum / total:.4f}"
+              f"  coverage loss {cover_sum / total:.4f}  train acc {correct / total:.4f}"
+              f"  valid acc A {valid[0]:.4f} C {valid[1]:.4f}  {time.time() - start:5.0f} s", flush=True)
+        # The weights of the last epoch are written every epoch, so that a run
+        # stopped early still leaves a usable model behind.
+        save(model, name)
+    hook.remove()
+
+
+def save(model, name):
+    path = os.path.join(HERE, name + ".safetensors")
+    refio.save_safetensors(path, {k: v.numpy() for k, v in model.state_dict().items()})
+    return path
 
 
 def main():
-    torch.set_num_threads(THREADS)
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", choices=["vit_shapes", "swin_shapes", "both"], default="both")
+    ap.add_argument("--threads", type=int, default=THREADS)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(SEED_TORCH)
     torch.use_deterministic_algorithms(True)
 
     t0 = time.time()
-    a = shapes.dataset(N_TRAIN_A, SEED_TRAIN_A)
-    b = shapes.dataset(N_TRAIN_B, SEED_TRAIN_B, draw_pil)
-    train_set = (np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
-    valid_set = shapes.dataset(N_VALID, SEED_VALID_A)
+    a = coverage_set(N_TRAIN_A, SEED_TRAIN_A, shapes.coverage)
+    b = coverage_set(N_TRAIN_B, SEED_TRAIN_B, pil_coverage)
+    covers, labels = np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]])
+    valid_set = [shapes.dataset(N_VALID, SEED_VALID_A), shapes.dataset(N_VALID, SEED_VALID_C, draw_sdf)]
     test_a = shapes.dataset(N_TEST, SEED_TEST_A)
     test_c = shapes.dataset(N_TEST, SEED_TEST_C, draw_sdf)
-    print(f"drew {len(train_set[0])} training images (A and B), {N_VALID} validation, "
-          f"2 x {N_TEST} test in {time.time() - t0:.0f} s", flush=True)
+    print(f"drew {len(covers)} training shapes (A and B), 2 x {N_VALID} validation and "
+          f"2 x {N_TEST} test images in {time.time() - t0:.0f} s", flush=True)
 
     results = []
     for name, cls, cfg, epochs, lr in [("vit_shapes", models.VisionTransformer, VIT_CONFIG, VIT_EPOCHS, VIT_LR),
                                        ("swin_shapes", models.SwinTransformer, SWIN_CONFIG, SWIN_EPOCHS, SWIN_LR)]:
-        g = torch.Generator().manual_seed(SEED_TORCH)
+        if args.model not in (name, "both"):
+            continue
+        torch.manual_seed(SEED_TORCH)
         model = cls(cfg)
         init_like_timm(model)
         t = time.time()
-        train(name, model, train_set, valid_set, epochs, lr, g)
+        train(name, model, covers, labels, valid_set, epochs, lr)
         minutes = (time.time() - t) / 60
-        path = os.path.join(HERE, name + ".safetensors")
-        refio.save_safetensors(path, {k: v.numpy() for k, v in model.state_dict().items()})
+        path = save(model, name)
+        print(f"wrote {path} ({os.path.getsize(path)} bytes)", flush=True)
         forward = batched(model)
         acc = [accuracy(forward, *test_a), accuracy(forward, *test_c),
                accuracy(forward, *test_a, HALF), accuracy(forward, *test_c, HALF)]
         results.append((name, minutes, acc))
-        print(f"wrote {path} ({os.path.getsize(path)} bytes)", flush=True)
 
-    print(f"\nheld-out accuracy ({N_TEST} images per set; norm = mean/std of pixels/255)")
+    print(f"\nheld-out accuracy, {N_TEST} images per column (A: data/shapes.py, C: draw_sdf; normalisation of pixels/255)")
     print(f"{'model':12s} {'train min':>9s} {'A imagenet':>10s} {'C imagenet':>10s} {'A 0.5/0.5':>10s} {'C 0.5/0.5':>10s}")
     for name, minutes, acc in results:
         print(f"{name:12s} {minutes:9.1f} " + " ".join(f"{v:10.4f}" for v in acc))

@@ -714,6 +714,21 @@ BOOST_FIXTURE_TEST_CASE(attention_pictures_for_both_families, Workdir) {
     check_error(run_vitrace("attention --model swin_shapes --query 99,0" + img), 2, "--query");
 }
 
+BOOST_FIXTURE_TEST_CASE(compare_draws_both_trained_models, Workdir) {
+    const RunResult r = run_vitrace("compare --vit vit_shapes --swin swin_shapes --image " + quote(image) + " --out " +
+                                    quote(path("cmp")));
+    check_pictures(r, 16);
+    BOOST_CHECK(r.out.find("vit_shapes predicts") != std::string::npos);
+    BOOST_CHECK(r.out.find("swin_shapes predicts") != std::string::npos);
+    BOOST_CHECK(fs::exists(path("cmp/vit_shapes/vit_rollout_mean.png")));
+    BOOST_CHECK(fs::exists(path("cmp/swin_shapes/swin_mask_stage0.png")));
+    check_error(run_vitrace("compare --image " + quote(image)), 2, "--image needs --out");
+    check_error(run_vitrace("compare --out " + quote(path("bad"))), 2, "--out needs --image");
+    check_error(run_vitrace("compare --picture-vit swin_shapes --image " + quote(image) + " --out " + quote(path("bad"))),
+                2, "not a ViT model");
+    BOOST_CHECK(!fs::exists(path("bad")));
+}
+
 BOOST_AUTO_TEST_CASE(bench_prints_json) {
     const RunResult r =
         run_vitrace("bench --model vit_tiny_patch16_224 --image-size 32 --patch 16 --depth 1 --repeat 2 --json");
