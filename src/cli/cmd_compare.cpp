@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "core/cost.h"
+#include "io/image.h"
 #include "io/output_file.h"
 
 namespace vitrace::cli {
@@ -118,6 +119,7 @@ int run_compare(const CompareCommand& o) {
             throw Error(ErrorKind::Usage, "--picture-vit: " + o.picture_vit + " is not a ViT model");
         if (find_model(o.picture_swin).family != Family::Swin)
             throw Error(ErrorKind::Usage, "--picture-swin: " + o.picture_swin + " is not a Swin model");
+        read_image(*o.image);  // a bad image fails here, before anything is printed
     }
     const int S = o.image_size.value_or(vit.image_size());
     vit = at_size(vit, S);

@@ -727,6 +727,11 @@ BOOST_FIXTURE_TEST_CASE(compare_draws_both_trained_models, Workdir) {
     check_error(run_vitrace("compare --picture-vit swin_shapes --image " + quote(image) + " --out " + quote(path("bad"))),
                 2, "not a ViT model");
     BOOST_CHECK(!fs::exists(path("bad")));
+    // A bad image fails before the table is printed.
+    const RunResult missing = run_vitrace("compare --image " + quote(path("missing.png")) + " --out " + quote(path("bad")));
+    check_error(missing, 3, "cannot open");
+    BOOST_CHECK(missing.out.empty());
+    BOOST_CHECK(!fs::exists(path("bad")));
 }
 
 BOOST_AUTO_TEST_CASE(bench_prints_json) {
