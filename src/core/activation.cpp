@@ -13,8 +13,17 @@ constexpr float inv_sqrt2 = 0.70710678118654752f;
 void gelu(Tensor& y, const Tensor& x) {
     if (!prepare(y, x.shape, x)) return;
     const int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (int64_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * erfc_fast(-x[i] * inv_sqrt2);
+    const float* xp = x.ptr();
+    float* yp = y.ptr();
+    // Chunks for the threads, each one vector loop. (A single `parallel for
+    // simd` loop is left scalar by GCC's generic x86-64 tuning, 4 times slower.)
+    constexpr int64_t kChunk = 4096;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+        const int64_t c1 = c0 + kChunk < n ? c0 + kChunk : n;
+#pragma omp simd
+        for (int64_t i = c0; i < c1; i++) yp[i] = 0.5f * xp[i] * erfc_fast(-xp[i] * inv_sqrt2);
+    }
 }
 
 void gelu_naive(Tensor& y, const Tensor& x) {
