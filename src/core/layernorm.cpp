@@ -4,6 +4,26 @@
 
 namespace vitrace {
 
+namespace {
+
+// Σ term(c) for c in [0, n), in double, in 8 fixed lanes (lane j takes
+// c = j, j+8, …) added in a fixed order: the loop vectorises, and the sum is
+// the same on every CPU whatever its vector width.
+template <class Term>
+double lane_sum(int64_t n, Term term) {
+    constexpr int kLanes = 8;
+    double lane[kLanes] = {};
+    int64_t c = 0;
+    for (; c + kLanes <= n; c += kLanes)
+        for (int j = 0; j < kLanes; j++) lane[j] += term(c + j);
+    for (int j = 0; c < n; c++, j++) lane[j] += term(c);
+    double sum = 0;
+    for (int j = 0; j < kLanes; j++) sum += lane[j];
+    return sum;
+}
+
+}  // namespace
+
 void layernorm(Tensor& y, const Tensor& x, const LayerNorm& ln) {
     const int64_t C = x.dim(-1);
     const int64_t rows = x.numel() / C;
@@ -16,13 +36,8 @@ void layernorm(Tensor& y, const Tensor& x, const LayerNorm& ln) {
         float* y_r = &y[r * C];        // y[r, :]
         // Two passes over the row: the mean first, then the variance around it,
         // which loses no precision to cancellation. Sums in double.
-        double sum = 0;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t c = 0; c < C; c++) sum += x_r[c];
-        const double mean = sum / C;
-        double sq = 0;
-#pragma omp simd reduction(+ : sq)
-        for (int64_t c = 0; c < C; c++) sq += (x_r[c] - mean) * (x_r[c] - mean);
+        const double mean = lane_sum(C, [&](int64_t c) { return (double)x_r[c]; }) / C;
+        const double sq = lane_sum(C, [&](int64_t c) { return (x_r[c] - mean) * (x_r[c] - mean); });
         const float m = static_cast<float>(mean);
         const float rstd = static_cast<float>(1.0 / std::sqrt(sq / C + ln.eps));
         for (int64_t c = 0; c < C; c++) y_r[c] = (x_r[c] - m) * rstd * w[c] + b[c];
