@@ -1,6 +1,7 @@
 // Lesson 1: images as tensors and preprocessing (lessons/01-images.md).
 // Source to read: src/io/image.cpp, decode_image and preprocess.
 #include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 
 namespace vitrace::cli {
@@ -10,7 +11,7 @@ void lesson_01(Lesson& l) {
           "blue. To a model it is a tensor. Before the first layer, vitrace does what torchvision's "
           "transforms do: decode the file, resize it to the model's input size S, scale the values to "
           "[0, 1], put the channels first, and normalise each channel with a mean and a standard deviation.");
-    l.command("vitrace trace " + kSmallVit + " --image " + kLessonImage + " --show 'input.*'");
+    l.command(trace_command("'input.*'"));
     l.run(kSmallVit);
     l.line();
 
@@ -42,7 +43,7 @@ void lesson_01(Lesson& l) {
 
     l.exercise("What does the green value of the pixel at img_h=4, img_w=3 become after normalisation? "
                "Take it from input.scale above and compute (x - 0.456) / 0.224 by hand.",
-               "vitrace trace " + kSmallVit + " --image " + kLessonImage + " --show input.normalize");
+               trace_command("input.normalize"));
 }
 
 }  // namespace vitrace::cli

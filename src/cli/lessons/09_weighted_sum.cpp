@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 
 namespace vitrace::cli {
@@ -53,8 +54,7 @@ void lesson_09(Lesson& l) {
     l.say("Weights that are non-negative and sum to 1 make each output row a convex combination of the "
           "rows of v: a weighted average. An average never leaves the range of what it averages, so "
           "o[h, i, d] lies between the smallest and the largest v[h, j, d].");
-    l.command("vitrace trace " + kSmallVit + " --image " + kLessonImage +
-              " --show blocks.0.attn.softmax,blocks.0.attn.split_heads,blocks.0.attn.weighted_sum");
+    l.command(trace_command("blocks.0.attn.softmax,blocks.0.attn.split_heads,blocks.0.attn.weighted_sum"));
     l.run(kSmallVit);
     l.show("blocks.0.attn.softmax", 5);
     const Qkvh q{l.step("blocks.0.attn.split_heads")};
@@ -112,8 +112,7 @@ void lesson_09(Lesson& l) {
 
     l.exercise("Compute o[1, 3, 2], head 1, token 3, dim 2, from row N=3 of heads=1 in the softmax and column "
                "head_dim=2 of v for heads=1 above. In which column of merge_heads does it land?",
-               "vitrace trace " + kSmallVit + " --image " + kLessonImage +
-                   " --show blocks.0.attn.weighted_sum,blocks.0.attn.merge_heads");
+               trace_command("blocks.0.attn.weighted_sum,blocks.0.attn.merge_heads"));
 }
 
 }  // namespace vitrace::cli

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/activation.h"
 
@@ -48,8 +49,7 @@ void lesson_10(Lesson& l) {
           "linear layer brings it back to C.");
     l.line("  timm: x = x + mlp(norm2(x)),   mlp = fc2(act(fc1(x))),   hidden = int(C * mlp_ratio)");
     l.line();
-    l.command("vitrace trace " + kSmallVit + " --image " + kLessonImage +
-              " --show blocks.0.norm2,blocks.0.mlp.fc1,blocks.0.mlp.act,blocks.0.mlp.fc2");
+    l.command(trace_command("blocks.0.norm2,blocks.0.mlp.fc1,blocks.0.mlp.act,blocks.0.mlp.fc2"));
     l.run(kSmallVit);
     const Step& fc1 = l.step("blocks.0.mlp.fc1");
     const int C = static_cast<int>(l.step("blocks.0.norm2").shape[1]);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 
 namespace vitrace::cli {
@@ -34,8 +35,7 @@ void lesson_11(Lesson& l) {
     l.line("  residual1 = x + attn(norm1(x))                 timm: x = x + self.attn(self.norm1(x))");
     l.line("  residual2 = residual1 + mlp(norm2(residual1))  timm: x = x + self.mlp(self.norm2(x))");
     l.line();
-    l.command("vitrace trace " + kSmallVit + " --image " + kLessonImage +
-              " --show pos_embed,blocks.0.attn.proj,blocks.0.residual1");
+    l.command(trace_command("pos_embed,blocks.0.attn.proj,blocks.0.residual1"));
     l.run(kSmallVit);
     l.say("In block 0, x is pos_embed, the tokens with their positions added:");
     l.show("pos_embed");

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/lesson.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 
 namespace vitrace::cli {
@@ -18,7 +19,7 @@ std::string macs_text(int64_t macs) { return macs ? std::to_string(macs) : "-"; 
 void lesson_12(Lesson& l) {
     l.say("Lessons 4 to 11 took one encoder block apart. Put back together, it is these steps, and a ViT is "
           "depth copies of it, each with its own weights:");
-    l.command("vitrace trace " + kSmallVit + " --image " + kLessonImage + " --show norm,pool,head");
+    l.command(trace_command("norm,pool,head"));
     const ImageRun& token_run = l.run(kSmallVit);
     char row[160];
     std::snprintf(row, sizeof row, "  %-28s %-12s %-36s %5s", "step", "op", "shape", "MACs");
@@ -59,7 +60,7 @@ void lesson_12(Lesson& l) {
           "token with norm:");
     l.line("  residual2 [N, C] -> pool = mean of rows 1..N-1 [C] -> fc_norm [C] -> head [classes]");
     l.line();
-    l.command("vitrace trace " + mean_flags + " --image " + kLessonImage + " --show blocks.0.residual2,pool,fc_norm,head");
+    l.command(trace_command("blocks.0.residual2,pool,fc_norm,head", mean_flags));
     const ImageRun& mean_run = l.run(mean_flags);
     l.show("pool");
     l.summary("fc_norm");
@@ -98,7 +99,7 @@ void lesson_12(Lesson& l) {
 
     l.exercise("With --pool mean, compute pool[0] from column C=0 of blocks.0.residual2. Which rows do you "
                "average, and which row do you leave out?",
-               "vitrace trace " + mean_flags + " --image " + kLessonImage + " --show blocks.0.residual2,pool");
+               trace_command("blocks.0.residual2,pool", mean_flags));
 }
 
 }  // namespace vitrace::cli

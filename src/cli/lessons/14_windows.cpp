@@ -7,6 +7,7 @@
 
 #include "cli/lesson.h"
 #include "cli/lessons/grid_map.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/window.h"
 
@@ -41,8 +42,7 @@ void lesson_14(Lesson& l) {
           std::to_string(side0) + "x" + std::to_string(side0) + " grid, " + std::to_string(hw0) + " tokens: one " +
           std::to_string(hw0) + " x " + std::to_string(hw0) + " map per head. Swin cuts the grid into windows of "
           "M x M tokens and lets attention run only inside each window (W-MSA, window multi-head self-attention).");
-    const std::string cmd = "vitrace trace " + kSmallSwin + " --image " + kLessonImage;
-    l.command(cmd + " --show 'layers.0.blocks.0.window_*'");
+    l.command(trace_command("'layers.0.blocks.0.window_*'", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
 
@@ -132,7 +132,7 @@ void lesson_14(Lesson& l) {
 
     l.exercise("Which window and which position in it does token (y=5, x=2) of the grid go to? Find its " +
                    std::to_string(C) + " channels in norm1 and in window_partition.",
-               cmd + " --show layers.0.blocks.0.norm1,layers.0.blocks.0.window_partition");
+               trace_command("layers.0.blocks.0.norm1,layers.0.blocks.0.window_partition", kSmallSwin));
 }
 
 }  // namespace vitrace::cli

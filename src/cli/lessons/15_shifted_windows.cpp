@@ -9,6 +9,7 @@
 
 #include "cli/lesson.h"
 #include "cli/lessons/grid_map.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/window.h"
 
@@ -34,8 +35,7 @@ void lesson_15(Lesson& l) {
     l.say("Moving the windows would leave thin windows at the edges. timm moves the image instead: it rolls "
           "the grid by -M/2 along both axes, torch.roll(x, shifts=(-s, -s)), a cyclic shift. The token at "
           "(y, x) goes to ((y - s) mod H, (x - s) mod W), and the same regular windows are cut from the result.");
-    const std::string cmd = "vitrace trace " + kSmallSwin + " --image " + kLessonImage;
-    l.command(cmd + " --show layers.0.blocks.1.cyclic_shift,layers.0.blocks.1.attn_mask");
+    l.command(trace_command("layers.0.blocks.1.cyclic_shift,layers.0.blocks.1.attn_mask", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
 
@@ -148,7 +148,7 @@ void lesson_15(Lesson& l) {
     l.exercise("In window 1 of the shifted block, which of the 16 tokens may token 0 attend to? Read the labels "
                "of window 1 from the region map (rows 0-3, columns 4-7), then find row window_tokens=0 of "
                "windows=1 in the mask.",
-               cmd + " --show layers.0.blocks.1.attn_mask");
+               trace_command("layers.0.blocks.1.attn_mask", kSmallSwin));
 }
 
 }  // namespace vitrace::cli

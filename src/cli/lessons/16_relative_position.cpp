@@ -8,6 +8,7 @@
 
 #include "cli/lesson.h"
 #include "cli/lessons/grid_map.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/window.h"
 
@@ -49,8 +50,7 @@ void lesson_16(Lesson& l) {
     l.say("In an M x M window dy and dx each run from -(M-1) to M-1, so there are (2M-1)^2 offsets: the table "
           "has one row per offset and one column per head. It is a parameter, learned with the rest of the model. "
           "The index, which row each pair (a, b) reads, depends on M alone and is computed, never learned.");
-    const std::string cmd = "vitrace trace " + kSmallSwin + " --image " + kLessonImage;
-    l.command(cmd + " --show 'layers.0.blocks.0.attn.relative_position_*'");
+    l.command(trace_command("'layers.0.blocks.0.attn.relative_position_*'", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
     const SwinConfig small = config_from_flags(kSmallSwin).swin;
@@ -71,8 +71,7 @@ void lesson_16(Lesson& l) {
     const int H = cfg.resolution(0), nW = (H / M) * (H / M);
     l.say("How the index is built, on windows of M = " + std::to_string(M) + " (the same model on a " +
           std::to_string(H) + "x" + std::to_string(H) + " grid: --image-size 12 --window 3):");
-    l.command("vitrace trace " + flags3 + " --image " + kLessonImage +
-              " --show layers.0.blocks.0.attn.relative_position_index");
+    l.command(trace_command("layers.0.blocks.0.attn.relative_position_index", flags3));
     l.run(flags3);
     l.line();
 
@@ -157,7 +156,7 @@ void lesson_16(Lesson& l) {
     l.exercise("Back to the lesson's model with M = " + std::to_string(M4) + ": what are "
                "relative_position_index[3, 12] and relative_position_index[12, 3]? Work out the two tokens' (y, x), "
                "the offset (dy, dx), then (dy + " + m4 + ") * " + side4 + " + (dx + " + m4 + ").",
-               cmd + " --show layers.0.blocks.0.attn.relative_position_index");
+               trace_command("layers.0.blocks.0.attn.relative_position_index", kSmallSwin));
 }
 
 }  // namespace vitrace::cli

@@ -6,6 +6,7 @@
 
 #include "cli/lesson.h"
 #include "cli/lessons/grid_map.h"
+#include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/patch.h"
 
@@ -38,8 +39,7 @@ void lesson_17(Lesson& l) {
     l.line("  norm       LayerNorm over the 4C channels");
     l.line("  reduction  Linear(4C, 2C, bias=False)          [H/2, W/2, 4C] -> [H/2, W/2, 2C]");
     l.line();
-    const std::string cmd = "vitrace trace " + kSmallSwin + " --image " + kLessonImage;
-    l.command(cmd + " --show 'layers.1.downsample.*'");
+    l.command(trace_command("'layers.1.downsample.*'", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
 
@@ -111,7 +111,7 @@ void lesson_17(Lesson& l) {
                    std::to_string(H) + " grid fills its channels " + std::to_string(2 * C) + " to " +
                    std::to_string(3 * C - 1) + "? Find the same " + std::to_string(C) +
                    " values in layers.0.blocks.1.residual2.",
-               cmd + " --show layers.0.blocks.1.residual2,layers.1.downsample.merge");
+               trace_command("layers.0.blocks.1.residual2,layers.1.downsample.merge", kSmallSwin));
 }
 
 }  // namespace vitrace::cli
