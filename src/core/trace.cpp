@@ -45,22 +45,16 @@ Stats compute_stats(const float* x, int64_t n) {
         double s[kLanes] = {}, ss[kLanes] = {};
         float lo[kLanes], hi[kLanes];
         for (int j = 0; j < kLanes; j++) lo[j] = x[start], hi[j] = x[start];
-        int64_t i = start;
-        for (; i + kLanes <= end; i += kLanes)
-            for (int j = 0; j < kLanes; j++) {
-                const float v = x[i + j];
-                s[j] += v;
-                ss[j] += (double)v * v;
-                lo[j] = v < lo[j] ? v : lo[j];  // (std::min returns a reference, which keeps GCC from vectorising)
-                hi[j] = v > hi[j] ? v : hi[j];
-            }
-        for (int j = 0; i < end; i++, j++) {  // the last, partial row of lanes
-            const float v = x[i];
+        auto add = [&](int j, float v) {  // value v into lane j
             s[j] += v;
             ss[j] += (double)v * v;
-            lo[j] = v < lo[j] ? v : lo[j];
+            lo[j] = v < lo[j] ? v : lo[j];  // (std::min returns a reference, which keeps GCC from vectorising)
             hi[j] = v > hi[j] ? v : hi[j];
-        }
+        };
+        int64_t i = start;
+        for (; i + kLanes <= end; i += kLanes)
+            for (int j = 0; j < kLanes; j++) add(j, x[i + j]);
+        for (int j = 0; i < end; i++, j++) add(j, x[i]);  // the last, partial row of lanes
         double chunk_s = 0, chunk_ss = 0;
         for (int j = 0; j < kLanes; j++) {
             chunk_s += s[j];
