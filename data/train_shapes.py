@@ -48,10 +48,11 @@ import models  # noqa: E402
 import refio  # noqa: E402
 import shapes  # noqa: E402
 
-VIT_CONFIG = models.vit_config("vit_tiny_patch16_224", image_size=64, patch=8, width=64, depth=4, heads=4,
-                               mlp_ratio=2.0, classes=5, pool="token")
-SWIN_CONFIG = models.swin_config("swin_tiny_patch4_window7_224", image_size=64, patch=4, embed_dim=32,
-                                 depths=[2, 2, 2], heads=[2, 4, 8], window=4, mlp_ratio=2.0, classes=5)
+# Every field of vit_shapes and swin_shapes is set here (vitrace lists the same
+# in its built-in models), so training needs no other model as a base.
+VIT_CONFIG = dict(image_size=64, patch=8, width=64, depth=4, heads=4, mlp_ratio=2.0, classes=5, pool="token")
+SWIN_CONFIG = dict(image_size=64, patch=4, embed_dim=32, depths=[2, 2, 2], heads=[2, 4, 8], window=4, mlp_ratio=2.0,
+                   classes=5)
 
 IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # (mean, std), vitrace's default
 HALF = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))

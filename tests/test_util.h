@@ -21,7 +21,7 @@ namespace vitrace::test {
 inline constexpr float kExact = 0.0f;           // copies and index arithmetic
 inline constexpr float kHandComputed = 1e-5f;   // small cases worked out by hand
 inline constexpr float kFastVsNaive = 1e-4f;    // blocked against naive kernels (relative to the sum's size)
-inline constexpr float kGolden = 1e-4f;         // vitrace against PyTorch, absolute
+inline constexpr float kGolden = 1e-4f;         // vitrace against our PyTorch port of timm, absolute
 
 // A tensor whose every value is its own flat index: it shows where values move.
 inline Tensor iota(Shape shape) {

@@ -21,9 +21,10 @@ constexpr int kDisplay = 256;
 
 int enlarge_factor(int side) { return std::max(1, (kDisplay + side - 1) / side); }
 
-class Writer {
+// Writes each picture into the output directory and prints its line.
+class PictureWriter {
 public:
-    explicit Writer(const std::string& dir) : dir_(dir) {}
+    explicit PictureWriter(const std::string& dir) : dir_(dir) {}
     void write(const std::string& name, const Picture& p, const std::string& legend) {
         const std::string path = (std::filesystem::path(dir_) / name).string();
         write_png(path, p);
@@ -34,9 +35,9 @@ private:
     std::string dir_;
 };
 
-const Step& need(const Trace& t, const std::string& name) {
-    const Step* s = t.find(name);
-    if (!s) throw Error(ErrorKind::Internal, "attention: no step " + name);
+const Step& need(const Trace& t, const StepAt& at) {
+    const Step* s = t.find(at);
+    if (!s) throw Error(ErrorKind::Internal, "attention: no step " + step_name(at));
     return *s;
 }
 
@@ -44,43 +45,49 @@ Tensor values_of(const Step& s) { return Tensor::from(s.shape, s.values); }
 
 // The model's input as it saw it (input.resize, [S, S, 3]), enlarged for display.
 Picture input_picture(const Trace& t) {
-    const Step& s = need(t, "input.resize");
+    const Step& s = need(t, {Role::InputResize});
     const int S = static_cast<int>(s.shape[0]);
     Picture p = Picture::blank(S, S);
     for (size_t i = 0; i < p.rgb.size(); i++) p.rgb[i] = static_cast<uint8_t>(std::lround(s.values[i]));
     return enlarge(p, enlarge_factor(S));
 }
 
-void vit_pictures(const ModelConfig& cfg, const Trace& t, const AttentionCommand& o, Writer& w) {
-    const VitConfig& v = cfg.vit;
-    const int L = o.layer.value_or(v.depth - 1), g = v.grid(), N = v.tokens();
+// Global attention (ViT): the cls token's attention per head, all heads of a
+// layer, and the rollout through every layer.
+void global_pictures(const ModelConfig& cfg, const Trace& t, const AttentionCommand& o, PictureWriter& w) {
+    const std::vector<AttentionLayer> layers = cfg.attention_layers();
+    const int L = o.layer.value_or(static_cast<int>(layers.size()) - 1);
+    const AttentionLayer& layer = layers[L];
+    const int g = layer.grid, heads = layer.heads, S = cfg.image_size();
     const Picture base = input_picture(t);
-    w.write("input.png", base, "the input as the model saw it (" + std::to_string(v.image_size) + "x" +
-                                   std::to_string(v.image_size) + "), enlarged");
+    w.write("input.png", base, "the input as the model saw it (" + std::to_string(S) + "x" + std::to_string(S) +
+                                   "), enlarged");
 
     // timm: blocks.L.attn.softmax [heads, N, N]; row 0 is the cls token's query
-    const Step& attn = need(t, "blocks." + std::to_string(L) + ".attn.softmax");
-    std::vector<Picture> heads;
-    for (int h = 0; h < v.heads; h++) {
+    const Step& attn = need(t, layer.scope(Role::Softmax));
+    const int64_t N = attn.shape.back();
+    std::vector<Picture> pictures;
+    for (int h = 0; h < heads; h++) {
         const float* cls_row = &attn.values[(size_t)h * N * N + 1];  // attn[h, 0, 1:], the patches only
-        heads.push_back(overlay(base, cls_row, g, g));
+        pictures.push_back(overlay(base, cls_row, g, g));
         if (!o.head || *o.head == h)
-            w.write("vit_cls_attention_layer" + std::to_string(L) + "_head" + std::to_string(h) + ".png", heads.back(),
+            w.write("vit_cls_attention_layer" + std::to_string(L) + "_head" + std::to_string(h) + ".png",
+                    pictures.back(),
                     "layer " + std::to_string(L) + ", head " + std::to_string(h) +
                         ": the cls token's attention to each patch, over the input (bright = more)");
     }
-    w.write("vit_heads_layer" + std::to_string(L) + ".png", tile(heads, std::min(4, v.heads), 4),
-            "layer " + std::to_string(L) + ": all " + std::to_string(v.heads) +
+    w.write("vit_heads_layer" + std::to_string(L) + ".png", tile(pictures, std::min(4, heads), 4),
+            "layer " + std::to_string(L) + ": all " + std::to_string(heads) +
                 " heads' cls attention, head 0 first, left to right");
 
-    std::vector<Tensor> layers;
-    for (int l = 0; l < v.depth; l++) layers.push_back(values_of(need(t, "blocks." + std::to_string(l) + ".attn.softmax")));
+    std::vector<Tensor> softmax;
+    for (const AttentionLayer& l : layers) softmax.push_back(values_of(need(t, l.scope(Role::Softmax))));
     for (HeadFusion f : {HeadFusion::Mean, HeadFusion::Max, HeadFusion::Min}) {
         Tensor r;
-        attention_rollout(r, layers, f);
+        attention_rollout(r, softmax, f);
         w.write(std::string("vit_rollout_") + head_fusion_name(f) + ".png", overlay(base, &r[1], g, g),
-                std::string("attention rollout through all ") + std::to_string(v.depth) + " layers, heads fused by " +
-                    head_fusion_name(f) + ": what the cls token draws from each patch");
+                std::string("attention rollout through all ") + std::to_string(layers.size()) +
+                    " layers, heads fused by " + head_fusion_name(f) + ": what the cls token draws from each patch");
     }
 }
 
@@ -104,12 +111,15 @@ std::vector<float> query_map(const Step& attn, int H, int W, int M, int shift, i
     return map;
 }
 
-void swin_pictures(const ModelConfig& cfg, const Trace& t, const AttentionCommand& o, Writer& w) {
-    const SwinConfig& sw = cfg.swin;
+// Windowed attention (Swin): a query's attention in a regular and in a
+// shifted block of one stage, the mask, the relative position index and bias.
+void windowed_pictures(const ModelConfig& cfg, const Trace& t, const AttentionCommand& o, PictureWriter& w) {
     const int s = o.layer.value_or(0);
-    const int H = sw.resolution(s), M = sw.window_at(s), shift = sw.shift_at(s), heads = sw.heads[s];
+    const AttentionLayer layer = cfg.attention_layers()[s];
+    const int H = layer.grid, M = layer.window, shift = layer.shift, heads = layer.heads;
     const int r = o.query.empty() ? H / 2 : o.query[0], c = o.query.empty() ? H / 2 : o.query[1];
-    const std::string p = "layers." + std::to_string(s) + ".blocks.";
+    StepScope block0 = layer.scope, block1 = layer.scope;
+    block1.block = 1;
     const std::string who = (o.head ? "head " + std::to_string(*o.head) : "mean of the heads") + ", query token (" +
                             std::to_string(r) + ", " + std::to_string(c) + ") of the " + std::to_string(H) + "x" +
                             std::to_string(H) + " grid";
@@ -117,16 +127,16 @@ void swin_pictures(const ModelConfig& cfg, const Trace& t, const AttentionComman
 
     const Picture base = input_picture(t);
     w.write("input.png", base, "the input as the model saw it, enlarged");
-    const auto regular = query_map(need(t, p + "0.attn.softmax"), H, H, M, 0, r, c, o.head);
+    const auto regular = query_map(need(t, block0(Role::Softmax)), H, H, M, 0, r, c, o.head);
     w.write("swin_query_" + tag + "_regular.png", overlay(base, regular.data(), H, H),
             "stage " + std::to_string(s) + ", block 0 (regular windows of " + std::to_string(M) + "x" +
                 std::to_string(M) + "), " + who + ": attention within its window");
-    if (shift > 0 && sw.depths[s] > 1) {
-        const auto shifted = query_map(need(t, p + "1.attn.softmax"), H, H, M, shift, r, c, o.head);
+    if (shift > 0 && layer.blocks > 1) {
+        const auto shifted = query_map(need(t, block1(Role::Softmax)), H, H, M, shift, r, c, o.head);
         w.write("swin_query_" + tag + "_shifted.png", overlay(base, shifted.data(), H, H),
                 "stage " + std::to_string(s) + ", block 1 (windows shifted by " + std::to_string(shift) + "), " + who +
                     ": its window now spans the regular windows' borders");
-        const Step& mask = need(t, p + "1.attn_mask");  // [nW, T, T]
+        const Step& mask = need(t, block1(Role::Mask));  // [nW, T, T]
         const int T = M * M, nWx = H / M;
         std::vector<Picture> windows;
         for (int win = 0; win < nWx * nWx; win++)
@@ -140,19 +150,19 @@ void swin_pictures(const ModelConfig& cfg, const Trace& t, const AttentionComman
     }
 
     const int T = M * M, h = o.head.value_or(0);
-    const Step& index = need(t, p + "0.attn.relative_position_index");
+    const Step& index = need(t, block0(Role::PositionIndex));
     w.write("swin_relative_position_index_" + tag + ".png",
             heat_map(index.values.data(), T, T, 0.0f, (float)((2 * M - 1) * (2 * M - 1) - 1), enlarge_factor(T)),
             "stage " + std::to_string(s) + ": the relative position index [" + std::to_string(T) + ", " + std::to_string(T) +
                 "], dark = 0 to bright = " + std::to_string((2 * M - 1) * (2 * M - 1) - 1));
-    const Step& bias = need(t, p + "0.attn.relative_position_bias");  // [heads, T, T]
+    const Step& bias = need(t, block0(Role::PositionBias));  // [heads, T, T]
     const float* b = &bias.values[(size_t)h * T * T];
     const auto [lo, hi] = std::minmax_element(b, b + T * T);
     w.write("swin_relative_position_bias_" + tag + "_head" + std::to_string(h) + ".png",
             heat_map(b, T, T, *lo, *hi, enlarge_factor(T)),
             "stage " + std::to_string(s) + ", block 0, head " + std::to_string(h) +
                 ": the learned bias added to each query-key pair of a window (dark = low, bright = high)");
-    const Step& table = need(t, p + "0.attn.relative_position_bias_table");  // [(2M-1)², heads]
+    const Step& table = need(t, block0(Role::BiasTable));  // [(2M-1)², heads]
     const int side = 2 * M - 1;
     std::vector<float> by_offset((size_t)side * side);
     for (int i = 0; i < side * side; i++) by_offset[i] = table.values[(size_t)i * heads + h];
@@ -166,24 +176,26 @@ void swin_pictures(const ModelConfig& cfg, const Trace& t, const AttentionComman
 // The flags that depend on the model, checked before any work is done.
 void check_flags(const ModelConfig& cfg, const AttentionCommand& o) {
     auto fail = [](const std::string& m) { throw Error(ErrorKind::Usage, m); };
-    const std::string range = [&] {
-        return cfg.family == Family::ViT ? "layers 0 to " + std::to_string(cfg.vit.depth - 1)
-                                         : "stages 0 to " + std::to_string(cfg.swin.stages() - 1);
-    }();
-    const int layers = cfg.family == Family::ViT ? cfg.vit.depth : cfg.swin.stages();
-    if (o.layer && (*o.layer < 0 || *o.layer >= layers)) fail("--layer: " + cfg.name + " has " + range);
-    const int s = o.layer.value_or(0);
-    const int heads = cfg.family == Family::ViT ? cfg.vit.heads : cfg.swin.heads[s];
+    const std::vector<AttentionLayer> layers = cfg.attention_layers();
+    const std::string& word = cfg.family->layer_word;
+    const int n = static_cast<int>(layers.size());
+    if (o.layer && (*o.layer < 0 || *o.layer >= n))
+        fail("--layer: " + cfg.name + " has " + word + "s 0 to " + std::to_string(n - 1));
+    const int l = o.layer.value_or(0);
+    const int heads = layers[l].heads;
+    const bool same_heads = std::all_of(layers.begin(), layers.end(), [&](const AttentionLayer& x) { return x.heads == heads; });
     if (o.head && (*o.head < 0 || *o.head >= heads))
-        fail("--head: " + cfg.name + " has heads 0 to " + std::to_string(heads - 1) + (cfg.family == Family::Swin ? " at stage " + std::to_string(s) : ""));
+        fail("--head: " + cfg.name + " has heads 0 to " + std::to_string(heads - 1) +
+             (same_heads ? "" : " at " + word + " " + std::to_string(l)));
     if (!o.query.empty()) {
-        if (cfg.family == Family::ViT) fail("--query: only for Swin models; a ViT's pictures show the cls token");
+        if (cfg.family->reach == AttentionReach::Global)
+            fail("--query: only for Swin models; a ViT's pictures show the cls token");
         if (o.query.size() != 2) fail("--query: expected ROW,COL, got " + std::to_string(o.query.size()) + " numbers");
-        const int H = cfg.swin.resolution(s);
+        const int H = layers[l].grid;
         for (int q : o.query)
             if (q < 0 || q >= H)
-                fail("--query: stage " + std::to_string(s) + "'s grid is " + std::to_string(H) + "x" + std::to_string(H) +
-                     "; rows and columns 0 to " + std::to_string(H - 1));
+                fail("--query: " + word + " " + std::to_string(l) + "'s grid is " + std::to_string(H) + "x" +
+                     std::to_string(H) + "; rows and columns 0 to " + std::to_string(H - 1));
     }
 }
 
@@ -210,7 +222,8 @@ int run_attention(const AttentionCommand& o) {
     check_flags(cfg, o);
     TraceOptions topts;
     topts.values = ValuesMode::None;
-    topts.full_steps = {"input.resize", "*.attn.softmax", "*.attn_mask", "*.attn.relative_position_*"};
+    topts.full_roles = {Role::InputResize, Role::Softmax,      Role::Mask,
+                        Role::BiasTable,   Role::PositionIndex, Role::PositionBias};
     check_memory(cfg, topts, o.memory);
     const LoadedModel lm = load_model(cfg, o.weights);
     const ImageRun run = run_on_image(lm, o.image, norm, topts);
@@ -227,11 +240,11 @@ int run_attention(const AttentionCommand& o) {
     if (!std::filesystem::is_directory(o.out))
         throw Error(ErrorKind::Output, "output '" + o.out + "': cannot create the directory" +
                                            (ec ? " (" + ec.message() + ")" : std::string()));
-    Writer w(o.out);
-    if (cfg.family == Family::ViT)
-        vit_pictures(cfg, run.trace, o, w);
+    PictureWriter w(o.out);
+    if (cfg.family->reach == AttentionReach::Global)
+        global_pictures(cfg, run.trace, o, w);
     else
-        swin_pictures(cfg, run.trace, o, w);
+        windowed_pictures(cfg, run.trace, o, w);
     return 0;
 }
 

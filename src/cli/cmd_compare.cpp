@@ -14,21 +14,12 @@ namespace vitrace::cli {
 
 namespace {
 
-std::string bytes_str(int64_t b) {
-    char buf[32];
-    if (b >= (1 << 20))
-        std::snprintf(buf, sizeof buf, "%.2f MiB", b / 1048576.0);
-    else
-        std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
-    return buf;
-}
-
 std::string macs_str(int64_t m) { return m ? human_count((double)m) : "-"; }
 
 // Consecutive ViT blocks with the same figures are one row, "blocks.0-11".
 std::vector<LayerCost> merge_identical(const std::vector<LayerCost>& layers) {
     std::vector<LayerCost> out;
-    std::vector<std::string> last_name;
+    std::vector<int> last;  // the index of the last layer merged into each row
     for (const LayerCost& l : layers) {
         if (!out.empty()) {
             LayerCost& prev = out.back();
@@ -40,25 +31,25 @@ std::vector<LayerCost> merge_identical(const std::vector<LayerCost>& layers) {
                 prev.projection_macs += l.projection_macs;
                 prev.attention_macs += l.attention_macs;
                 prev.mlp_macs += l.mlp_macs;
-                last_name.back() = l.name;
+                last.back() = l.index;
                 continue;
             }
         }
         out.push_back(l);
-        last_name.push_back(l.name);
+        last.push_back(l.index);
     }
     for (size_t i = 0; i < out.size(); i++)
-        if (last_name[i] != out[i].name) out[i].name += "-" + last_name[i].substr(last_name[i].rfind('.') + 1);
+        if (last[i] != out[i].index) out[i].name += "-" + std::to_string(last[i]);
     return out;
 }
 
-void add_rows(Table& t, const char* family, const ModelCost& c, bool merge) {
+void add_rows(Table& t, const std::string& family, const ModelCost& c, bool merge) {
     for (const LayerCost& l : merge ? merge_identical(c.layers) : c.layers)
         t.rows.push_back({family, l.name, std::to_string(l.blocks), std::to_string(l.tokens), std::to_string(l.channels),
                           std::to_string(l.heads),
                           std::to_string(l.matrices) + " x " + std::to_string(l.matrix_side) + "x" +
                               std::to_string(l.matrix_side),
-                          bytes_str(l.score_bytes), macs_str(l.projection_macs), macs_str(l.attention_macs),
+                          human((double)l.score_bytes, Units::Bytes), macs_str(l.projection_macs), macs_str(l.attention_macs),
                           macs_str(l.mlp_macs), macs_str(l.other_macs), macs_str(l.total_macs())});
     t.rows.push_back({family, "embed+head", "", "", "", "", "", "", "", "", "", macs_str(c.embed_macs + c.head_macs),
                       macs_str(c.embed_macs + c.head_macs)});
@@ -87,9 +78,18 @@ nlohmann::ordered_json cost_json(const ModelCost& c) {
 }
 
 ModelConfig at_size(ModelConfig cfg, int S) {
-    ConfigOverrides o;
-    o.image_size = S;
-    apply_overrides(cfg, o);
+    FlagValue size;
+    size.ints = {S};
+    apply_overrides(cfg, {{"--image-size", size}});
+    return cfg;
+}
+
+// The model named by `flag`, which must attend globally (a ViT) or in windows (a Swin).
+ModelConfig model_for(const std::string& flag, const std::string& name, AttentionReach reach) {
+    ModelConfig cfg = find_model(name);
+    if (cfg.family->reach != reach)
+        throw Error(ErrorKind::Usage, flag + ": " + name + " is not a " +
+                                          (reach == AttentionReach::Global ? "ViT" : "Swin") + " model");
     return cfg;
 }
 
@@ -109,16 +109,13 @@ CLI::App* setup_compare(CLI::App& app, CompareCommand& o) {
 }
 
 int run_compare(const CompareCommand& o) {
-    ModelConfig vit = find_model(o.vit), swin = find_model(o.swin);
-    if (vit.family != Family::ViT) throw Error(ErrorKind::Usage, "--vit: " + o.vit + " is not a ViT model");
-    if (swin.family != Family::Swin) throw Error(ErrorKind::Usage, "--swin: " + o.swin + " is not a Swin model");
+    ModelConfig vit = model_for("--vit", o.vit, AttentionReach::Global);
+    ModelConfig swin = model_for("--swin", o.swin, AttentionReach::Windowed);
     if (o.image.has_value() != o.out.has_value())
         throw Error(ErrorKind::Usage, o.image ? "--image needs --out DIR for the pictures" : "--out needs --image IMG to draw on");
     if (o.image) {
-        if (find_model(o.picture_vit).family != Family::ViT)
-            throw Error(ErrorKind::Usage, "--picture-vit: " + o.picture_vit + " is not a ViT model");
-        if (find_model(o.picture_swin).family != Family::Swin)
-            throw Error(ErrorKind::Usage, "--picture-swin: " + o.picture_swin + " is not a Swin model");
+        model_for("--picture-vit", o.picture_vit, AttentionReach::Global);
+        model_for("--picture-swin", o.picture_swin, AttentionReach::Windowed);
         read_image(*o.image);  // a bad image fails here, before anything is printed
     }
     const int S = o.image_size.value_or(vit.image_size());
@@ -139,8 +136,8 @@ int run_compare(const CompareCommand& o) {
              "projections", "attention", "MLP", "other", "total"},
             {false, false, true, true, true, true, true, true, true, true, true, true, true},
             {}};
-    add_rows(t, "vit", vc, true);
-    add_rows(t, "swin", sc, false);
+    add_rows(t, vit.family->name, vc, true);
+    add_rows(t, swin.family->name, sc, false);
     t.print(text);
     std::fprintf(text, "\nMultiply-adds per image: %s %s, %s %s (ViT / Swin = %.2f)\n", vit.name.c_str(),
                  macs_str(vc.total_macs).c_str(), swin.name.c_str(), macs_str(sc.total_macs).c_str(),

@@ -1,31 +1,53 @@
-// vitrace models: the built-in configurations.
+// vitrace models: the built-in configurations, as a table or as JSON.
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "io/trace_json.h"
 
 namespace vitrace::cli {
 
-CLI::App* setup_models(CLI::App& app, ModelsCommand&) {
-    return app.add_subcommand("models", "List the built-in models");
+namespace {
+
+// A config field, found by the flag that sets it, as the table shows it; "-"
+// for a family without that field.
+std::string field_text(const ModelConfig& m, const std::string& flag) {
+    const ConfigField* f = m.family->field_by_flag(flag);
+    if (!f || !f->get) return "-";
+    const ConfigValue v = f->get(m.params);
+    if (const auto* n = std::get_if<int64_t>(&v.value)) return std::to_string(*n);
+    if (const auto* list = std::get_if<std::vector<int>>(&v.value)) {
+        std::string s;
+        for (size_t i = 0; i < list->size(); i++) s += (i ? "," : "") + std::to_string((*list)[i]);
+        return s;
+    }
+    return "-";
 }
 
-int run_models(const ModelsCommand&) {
-    auto list = [](const std::vector<int>& v) {
-        std::string s;
-        for (size_t i = 0; i < v.size(); i++) s += (i ? "," : "") + std::to_string(v[i]);
-        return s;
-    };
+}  // namespace
+
+CLI::App* setup_models(CLI::App& app, ModelsCommand& o) {
+    CLI::App* cmd = app.add_subcommand("models", "List the built-in models");
+    cmd->add_flag("--json", o.json, "Print them as JSON: name, family, parameters, description, config");
+    return cmd;
+}
+
+int run_models(const ModelsCommand& o) {
+    if (o.json) {
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const ModelConfig& m : builtin_models())
+            list.push_back({{"name", m.name},
+                            {"family", m.family->name},
+                            {"parameters", param_count(m)},
+                            {"description", m.summary},
+                            {"config", config_json(config_record(m))}});
+        std::printf("%s\n", list.dump(2).c_str());
+        return 0;
+    }
     Table t{{"model", "family", "params", "image", "patch", "width", "depth", "heads", "window", "description"},
             {false, false, true, true, true, true, false, false, true, false}, {}};
     for (const ModelConfig& m : builtin_models()) {
-        std::vector<std::string> row = {m.name, family_name(m.family), human_count((double)param_count(m)),
+        std::vector<std::string> row = {m.name, m.family->name, human_count((double)param_count(m)),
                                         std::to_string(m.image_size()), std::to_string(m.patch())};
-        if (m.family == Family::ViT) {
-            const VitConfig& v = m.vit;
-            row.insert(row.end(), {std::to_string(v.width), std::to_string(v.depth), std::to_string(v.heads), "-"});
-        } else {
-            const SwinConfig& w = m.swin;
-            row.insert(row.end(), {std::to_string(w.embed_dim), list(w.depths), list(w.heads), std::to_string(w.window)});
-        }
+        for (const char* flag : {"--width", "--depth", "--heads", "--window"}) row.push_back(field_text(m, flag));
         row.push_back(m.summary);
         t.rows.push_back(std::move(row));
     }

@@ -8,6 +8,7 @@
 #include "cli/table.h"
 #include "io/output_file.h"
 #include "io/trace_json.h"
+#include "pipeline/preprocess.h"
 
 namespace vitrace::cli {
 
@@ -143,7 +144,7 @@ int run_shapes(const ShapesCommand& o) {
     Trace trace;
     const int S = cfg.image_size();
     const Tensor x = Tensor::shape_only({3, S, S});
-    trace.record("input.normalize", "normalize", x, {"rgb", "img_h", "img_w"});
+    trace.record(StepAt{Role::InputNormalize}, "normalize", x, {"rgb", "img_h", "img_w"});
     forward(m, x, trace);
     shapes_table(trace).print(stdout);
     int64_t macs = 0;

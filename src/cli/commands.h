@@ -2,7 +2,10 @@
 // that declares its flags, and a run_… that does the work and returns the exit code.
 #pragma once
 
-#include "cli/common.h"
+#include "cli/errors.h"
+#include "cli/format.h"
+#include "cli/options.h"
+#include "cli/run.h"
 
 namespace vitrace::cli {
 
@@ -27,7 +30,9 @@ struct ShapesCommand {
 CLI::App* setup_shapes(CLI::App& app, ShapesCommand& o);
 int run_shapes(const ShapesCommand& o);
 
-struct ModelsCommand {};
+struct ModelsCommand {
+    bool json = false;
+};
 CLI::App* setup_models(CLI::App& app, ModelsCommand& o);
 int run_models(const ModelsCommand& o);
 

@@ -19,7 +19,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/common.h"
+#include "cli/errors.h"
+#include "cli/format.h"
+#include "cli/options.h"
+#include "cli/run.h"
 
 namespace vitrace::cli {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cli/common.h"
+#include "cli/format.h"
 
 namespace vitrace::cli {
 

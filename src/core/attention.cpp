@@ -5,6 +5,7 @@
 
 #include "core/fastmath.h"
 #include "core/linear.h"
+#include "core/window.h"
 
 namespace vitrace {
 
@@ -125,6 +126,63 @@ void merge_heads(Tensor& out, const Tensor& o) {
             }
         }
     }
+}
+
+void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const Linear& proj, int heads,
+                          const WindowAttention* window, const TokenAxes& axes, const StepScope& at,
+                          AttentionBuffers& t, Trace& trace) {
+    const std::string& T = axes.tokens;
+    auto dims = [&](std::vector<std::string> tail) {  // the lead axes, then `tail`
+        std::vector<std::string> d = axes.lead;
+        d.insert(d.end(), tail.begin(), tail.end());
+        return d;
+    };
+    std::vector<std::string> split_dims = {"qkv"};
+    for (const std::string& d : dims({"heads", T, "head_dim"})) split_dims.push_back(d);
+    const std::vector<std::string> score_dims = dims({"heads", T, T});
+    const float scale = 1.0f / std::sqrt(static_cast<float>(x.dim(-1) / heads));
+
+    // timm: qkv = self.qkv(x).reshape(B, N, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+    linear(t.qkv, x, qkv);
+    trace.record(at(Role::Qkv), "linear", t.qkv, dims({T, "3C"}));
+    split_heads(t.qkvh, t.qkv, heads);
+    trace.record(at(Role::SplitHeads), "split_heads", t.qkvh, split_dims);
+
+    // timm: q = q * self.scale; attn = q @ k.transpose(-2, -1), here scaled after the product
+    attention_scores(t.attn, t.qkvh);
+    trace.record(at(Role::Scores), "matmul", t.attn, score_dims);
+    scale_scores(t.attn, scale);
+    trace.record(at(Role::Scale), "scale", t.attn, score_dims);
+
+    if (window) {
+        // timm: attn = attn + self._get_rel_pos_bias()
+        trace.record(at(Role::BiasTable), "parameter", *window->bias_table, {"relative_positions", "heads"});
+        relative_position_index(t.index, window->M);
+        trace.record(at(Role::PositionIndex), "relative_position_index", t.index, {T, T});
+        relative_position_bias(t.bias, *window->bias_table, t.index);
+        trace.record(at(Role::PositionBias), "gather", t.bias, {"heads", T, T});
+        add_relative_position_bias(t.attn, t.bias);
+        trace.record(at(Role::AddPositionBias), "add", t.attn, score_dims);
+        if (window->shift > 0) {
+            // timm: attn = attn.view(-1, nW, heads, T, T) + mask.unsqueeze(1).unsqueeze(0)
+            shifted_window_mask(t.mask, window->H, window->W, window->M, window->shift);
+            trace.record(at(Role::Mask), "shifted_window_mask", t.mask, {"windows", T, T});
+            add_attention_mask(t.attn, t.mask);
+            trace.record(at(Role::AddMask), "add", t.attn, score_dims);
+        }
+    }
+
+    // timm: attn = attn.softmax(dim=-1); x = attn @ v
+    softmax_rows(t.attn);
+    trace.record(at(Role::Softmax), "softmax", t.attn, score_dims);
+    weighted_sum(t.o, t.attn, t.qkvh);
+    trace.record(at(Role::WeightedSum), "matmul", t.o, dims({"heads", T, "head_dim"}));
+
+    // timm: x = x.transpose(1, 2).reshape(B, N, C); x = self.proj(x)
+    merge_heads(t.merged, t.o);
+    trace.record(at(Role::MergeHeads), "merge_heads", t.merged, dims({T, "C"}));
+    linear(out, t.merged, proj);
+    trace.record(at(Role::Proj), "linear", out, dims({T, "C"}));
 }
 
 }  // namespace vitrace

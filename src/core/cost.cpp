@@ -2,22 +2,6 @@
 
 namespace vitrace {
 
-namespace {
-
-bool ends_with(const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-// The row a step belongs to: "blocks.3" or "layers.1"; "" for embedding and head.
-std::string layer_of(const std::string& step, Family family) {
-    const std::string prefix = family == Family::ViT ? "blocks." : "layers.";
-    if (step.rfind(prefix, 0) != 0) return "";
-    const auto dot = step.find('.', prefix.size());
-    return step.substr(0, dot);
-}
-
-}  // namespace
-
 ModelCost model_cost(const ModelConfig& cfg) {
     const Model m = make_model(cfg);
     Trace trace;
@@ -29,28 +13,27 @@ ModelCost model_cost(const ModelConfig& cfg) {
     cost.image_size = S;
     for (const Step& s : trace.steps()) {
         cost.total_macs += s.macs;
-        const std::string layer = layer_of(s.name, cfg.family);
+        const std::string layer = layer_name(s.at);
         if (layer.empty()) {
-            (s.name.rfind("patch_embed", 0) == 0 ? cost.embed_macs : cost.head_macs) += s.macs;
+            // Before the first layer: the embedding; after the last: the head.
+            (cost.layers.empty() ? cost.embed_macs : cost.head_macs) += s.macs;
             continue;
         }
-        if (cost.layers.empty() || cost.layers.back().name != layer) cost.layers.push_back({layer});
+        if (cost.layers.empty() || cost.layers.back().name != layer)
+            cost.layers.push_back({layer, s.at.stage >= 0 ? s.at.stage : s.at.block});
         LayerCost& row = cost.layers.back();
-        if (ends_with(s.name, ".attn.qkv") || ends_with(s.name, ".attn.proj")) {
-            row.projection_macs += s.macs;
-        } else if (ends_with(s.name, ".attn.scores") || ends_with(s.name, ".attn.weighted_sum")) {
-            row.attention_macs += s.macs;
-        } else if (ends_with(s.name, ".mlp.fc1") || ends_with(s.name, ".mlp.fc2")) {
-            row.mlp_macs += s.macs;
-        } else {
-            row.other_macs += s.macs;
+        switch (cost_kind(s.at.role)) {
+            case CostKind::Projection: row.projection_macs += s.macs; break;
+            case CostKind::Attention: row.attention_macs += s.macs; break;
+            case CostKind::Mlp: row.mlp_macs += s.macs; break;
+            case CostKind::Other: row.other_macs += s.macs; break;
         }
-        if (ends_with(s.name, ".norm1")) {
+        if (s.at.role == Role::Norm1) {
             row.blocks++;
             row.channels = s.shape.back();
             row.tokens = numel(s.shape) / row.channels;
         }
-        if (ends_with(s.name, ".attn.softmax")) {
+        if (s.at.role == Role::Softmax) {
             // [heads, N, N] for ViT, [windows, heads, T, T] for Swin
             row.matrix_side = s.shape.back();
             row.matrices = numel(s.shape) / (row.matrix_side * row.matrix_side);
@@ -70,17 +53,12 @@ MemoryEstimate estimate_memory(const ModelConfig& cfg, const TraceOptions& optio
     MemoryEstimate e;
     e.weights_bytes = param_count(cfg) * 4;
     // A block's buffers live together; between blocks they are reused. The steps
-    // outside the blocks (embedding, head) count as one more group.
-    std::string group;
+    // of a stage outside its blocks (Swin's patch merging) are one more group,
+    // and so are the steps outside every layer (embedding, head).
+    std::pair<int, int> group = {-1, -1};  // (stage, block)
     int64_t group_bytes = 0, largest = 0;
-    const std::string prefix = cfg.family == Family::ViT ? "blocks." : "layers.";
     for (const Step& s : trace.steps()) {
-        std::string g;
-        if (s.name.rfind(prefix, 0) == 0) {
-            const auto blocks = s.name.find(".blocks.");
-            const auto end = s.name.find('.', blocks == std::string::npos ? prefix.size() : blocks + 8);
-            g = s.name.substr(0, end);
-        }
+        const std::pair<int, int> g = {s.at.stage, s.at.block};
         if (g != group) {
             largest = std::max(largest, group_bytes);
             group = g;

@@ -18,6 +18,7 @@ namespace vitrace {
 
 struct LayerCost {
     std::string name;                 // "blocks.3" for a ViT block, "layers.1" for a Swin stage
+    int index = 0;                    // 3, 1: the block or stage number
     int blocks = 0;                   // blocks in this row (1 for a ViT block)
     int64_t tokens = 0;               // tokens the blocks see: N, or H·W
     int64_t channels = 0;             // C

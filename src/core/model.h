@@ -1,62 +1,78 @@
-// Models by timm name: the built-in configurations, overrides, weights and the
-// forward pass of either family behind one interface.
+// Models by timm name: a configuration of some family, its weights, and the
+// forward pass, all through the family's descriptor (core/family.h).
 #pragma once
 
-#include <optional>
+#include <any>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "core/swin.h"
+#include "core/family.h"
 #include "core/trace.h"
-#include "core/vit.h"
 
 namespace vitrace {
 
-enum class Family { ViT, Swin };
-const char* family_name(Family f);
-
 struct ModelConfig {
-    std::string name;       // timm name, e.g. "vit_base_patch16_224"
-    Family family = Family::ViT;
-    VitConfig vit;    // used when family is ViT
-    SwinConfig swin;  // used when family is Swin
+    std::string name;               // timm name, e.g. "vit_base_patch16_224"
+    const Family* family = nullptr;
+    std::any params;                // the family's config struct (VitConfig, SwinConfig)
     std::vector<std::string> class_names;  // empty: labels are null in the output
     std::string summary;                   // one line for `vitrace models`
     std::string weights_file;              // trained weights shipped in data/, loaded by default; "" for none
 
-    int image_size() const { return family == Family::ViT ? vit.image_size : swin.image_size; }
-    int patch() const { return family == Family::ViT ? vit.patch : swin.patch; }
-    int classes() const { return family == Family::ViT ? vit.classes : swin.classes; }
+    template <class C> const C& as() const { return config_as<C>(params); }
+    template <class C> C& as() { return config_as<C>(params); }
+
+    int image_size() const { return family->image_size(params); }
+    int patch() const { return family->patch(params); }
+    int classes() const { return family->classes(params); }
+    std::vector<AttentionLayer> attention_layers() const { return family->attention_layers(params); }
 };
 
+// A built-in model: its name, its family's config, a summary line.
+template <class C>
+ModelConfig model_config(std::string name, const Family& family, C params, std::string summary) {
+    ModelConfig m;
+    m.name = std::move(name);
+    m.family = &family;
+    m.params = std::move(params);
+    m.summary = std::move(summary);
+    return m;
+}
+
+// The built-in models, in the order `vitrace models` lists them (core/builtin_models.cpp).
 const std::vector<ModelConfig>& builtin_models();
 // Throws Error(Config) listing the known names when `name` is not one.
 ModelConfig find_model(std::string_view name);
 
-// Flags that override fields of a built-in configuration. Unset fields keep it.
-struct ConfigOverrides {
-    std::optional<int> image_size, patch, width, classes, window;
-    std::optional<std::vector<int>> depths, heads;  // one number for ViT, one per stage for Swin
-    std::optional<double> mlp_ratio;
-    std::optional<Pool> pool;  // ViT only
-};
+// Values from the command line, by flag (as a field spells it first:
+// "--width"). Unset flags are absent.
+using ConfigOverrides = std::map<std::string, FlagValue>;
 
-// Applies the overrides and validates the result. Throws Error(Config) and
-// leaves cfg as it was when the result is not a valid model.
+// Every field's own check, then the family's checks between fields.
+// Throws Error(Config) for the first problem.
+void validate_config(const Family& family, const std::any& params);
+
+// Applies the overrides through the family's fields and validates the result.
+// Throws Error(Config) and leaves cfg as it was when the result is not a
+// valid model.
 void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o);
+
+// The config read back, field by field, then what the family derives from it.
+ConfigRecord config_record(const ModelConfig& cfg);
 
 struct Model {
     ModelConfig config;
-    VitWeights vit;    // when config.family is ViT
-    SwinWeights swin;  // when config.family is Swin
+    std::any weights;  // the family's weights struct (VitWeights, SwinWeights)
+
+    template <class W> const W& as() const { return config_as<W>(weights); }
+    template <class W> W& as() { return config_as<W>(weights); }
 };
 
 // A model with shape-only weights: enough for `vitrace shapes`.
 Model make_model(const ModelConfig& cfg);
 
-// fn(name, tensor, kind, fan_in) for every parameter, with timm's names.
-using ParamFn = std::function<void(const std::string&, Tensor&, ParamKind, int64_t)>;
 void visit_params(Model& m, const ParamFn& fn);
 int64_t param_count(const ModelConfig& cfg);
 

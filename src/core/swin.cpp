@@ -13,26 +13,16 @@ namespace vitrace {
 void validate(const SwinConfig& cfg) {
     auto require = [](bool ok, const std::string& message) { vitrace::require(ok, ErrorKind::Config, message); };
     const auto str = [](auto v) { return std::to_string(v); };
-    require(cfg.image_size > 0, "image size must be positive, got " + str(cfg.image_size));
-    require(cfg.patch > 0, "patch size must be positive, got " + str(cfg.patch));
-    require(cfg.embed_dim > 0, "embed dim must be positive, got " + str(cfg.embed_dim));
-    require(cfg.window > 0, "window must be positive, got " + str(cfg.window));
-    require(cfg.classes > 0, "classes must be positive, got " + str(cfg.classes));
-    require(cfg.mlp_ratio > 0 && cfg.mlp_ratio <= 64, "mlp ratio must be in (0, 64], got " + str(cfg.mlp_ratio));
-    require(!cfg.depths.empty() && cfg.depths.size() <= 8, "depths must list 1 to 8 stages, got " + str(cfg.depths.size()));
     require(cfg.heads.size() == cfg.depths.size(), "heads must list one number per stage: " +
                                                        str(cfg.depths.size()) + " stages, " + str(cfg.heads.size()) +
                                                        " heads");
-    require(cfg.image_size <= 16384 && cfg.classes <= 1000000 &&
-                (int64_t)cfg.embed_dim << (cfg.stages() - 1) <= 65536,
-            "config is beyond vitrace's limits (image size <= 16384, channels <= 65536, classes <= 1000000)");
+    require((int64_t)cfg.embed_dim << (cfg.stages() - 1) <= 65536,
+            "channels are beyond vitrace's limit of 65536 at the last stage");
     require(cfg.image_size % cfg.patch == 0, "image size " + str(cfg.image_size) + " is not divisible by patch size " +
                                                  str(cfg.patch) + ": use a multiple of " + str(cfg.patch));
     int grid = cfg.image_size / cfg.patch;
     for (int s = 0; s < cfg.stages(); s++) {
         const std::string stage = "stage " + str(s) + " (layers." + str(s) + ")";
-        require(cfg.depths[s] > 0 && cfg.depths[s] <= 1024, stage + ": depth must be 1 to 1024, got " + str(cfg.depths[s]));
-        require(cfg.heads[s] > 0, stage + ": heads must be positive, got " + str(cfg.heads[s]));
         if (s > 0) {
             require(grid % 2 == 0, stage + ": patch merging halves the " + str(grid) + "x" + str(grid) +
                                        " grid of stage " + str(s - 1) + ", which is odd; image size " +
@@ -77,150 +67,204 @@ SwinWeights make_swin_weights(const SwinConfig& cfg) {
     return w;
 }
 
-namespace {
-
-// Buffers of the blocks, reused from one block to the next.
-struct BlockBuffers {
-    Tensor xn;       // [H, W, C]             normalised x
-    Tensor shifted;  // [H, W, C]             after the cyclic shift
-    Tensor windows;  // [nW, T, C]
-    Tensor qkv;      // [nW, T, 3C]
-    Tensor qkvh;     // [3, nW, heads, T, head_dim]
-    Tensor attn;     // [nW, heads, T, T]
-    Tensor index;    // [T, T]
-    Tensor bias;     // [heads, T, T]
-    Tensor mask;     // [nW, T, T]
-    Tensor o;        // [nW, heads, T, head_dim]
-    Tensor merged;   // [nW, T, C]
-    Tensor branch;   // [nW, T, C], then [H, W, C]: output of attn or mlp before the residual add
-    Tensor hidden;   // [H, W, hidden]
-};
-
-// timm: SwinTransformerBlock.forward
-// x [H, W, C], updated in place
-void swin_block(Tensor& x, const SwinBlock& b, int M, int shift, int heads, const std::string& p, BlockBuffers& t,
-                Trace& trace) {
+void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, int b, SwinBuffers& t, Trace& trace) {
     const int H = static_cast<int>(x.dim(0)), W = static_cast<int>(x.dim(1));
-    const float scale = 1.0f / std::sqrt(static_cast<float>(x.dim(2) / heads));
+    const int M = cfg.window_at(s), shift = b % 2 == 1 ? cfg.shift_at(s) : 0;
+    const StepScope at{.stage = s, .block = b, .window = M, .shift = shift};
 
     // timm: x = x + self._attn(self.norm1(x))
-    layernorm(t.xn, x, b.norm1);
-    trace.record(p + "norm1", "layernorm", t.xn, {"H", "W", "C"});
+    layernorm(t.xn, x, blk.norm1);
+    trace.record(at(Role::Norm1), "layernorm", t.xn, {"H", "W", "C"});
     const Tensor* source = &t.xn;
     if (shift > 0) {  // cyclic shift
         cyclic_shift(t.shifted, t.xn, -shift);
-        trace.record(p + "cyclic_shift", "cyclic_shift", t.shifted, {"H", "W", "C"});
+        trace.record(at(Role::CyclicShift), "cyclic_shift", t.shifted, {"H", "W", "C"});
         source = &t.shifted;
     }
     window_partition(t.windows, *source, M);  // partition windows
-    trace.record(p + "window_partition", "window_partition", t.windows, {"windows", "window_tokens", "C"});
+    trace.record(at(Role::WindowPartition), "window_partition", t.windows, {"windows", "window_tokens", "C"});
 
     // W-MSA / SW-MSA. timm: WindowAttention.forward
-    linear(t.qkv, t.windows, b.qkv);
-    trace.record(p + "attn.qkv", "linear", t.qkv, {"windows", "window_tokens", "3C"});
-    split_heads(t.qkvh, t.qkv, heads);
-    trace.record(p + "attn.split_heads", "split_heads", t.qkvh,
-                 {"qkv", "windows", "heads", "window_tokens", "head_dim"});
-    attention_scores(t.attn, t.qkvh);
-    trace.record(p + "attn.scores", "matmul", t.attn, {"windows", "heads", "window_tokens", "window_tokens"});
-    scale_scores(t.attn, scale);
-    trace.record(p + "attn.scale", "scale", t.attn, {"windows", "heads", "window_tokens", "window_tokens"});
-    trace.record(p + "attn.relative_position_bias_table", "parameter", b.relative_position_bias_table,
-                 {"relative_positions", "heads"});
-    relative_position_index(t.index, M);
-    trace.record(p + "attn.relative_position_index", "relative_position_index", t.index,
-                 {"window_tokens", "window_tokens"});
-    relative_position_bias(t.bias, b.relative_position_bias_table, t.index);
-    trace.record(p + "attn.relative_position_bias", "gather", t.bias, {"heads", "window_tokens", "window_tokens"});
-    add_relative_position_bias(t.attn, t.bias);
-    trace.record(p + "attn.add_relative_position_bias", "add", t.attn,
-                 {"windows", "heads", "window_tokens", "window_tokens"});
-    if (shift > 0) {
-        shifted_window_mask(t.mask, H, W, M, shift);
-        trace.record(p + "attn_mask", "shifted_window_mask", t.mask, {"windows", "window_tokens", "window_tokens"});
-        add_attention_mask(t.attn, t.mask);
-        trace.record(p + "attn.add_mask", "add", t.attn, {"windows", "heads", "window_tokens", "window_tokens"});
-    }
-    softmax_rows(t.attn);
-    trace.record(p + "attn.softmax", "softmax", t.attn, {"windows", "heads", "window_tokens", "window_tokens"});
-    weighted_sum(t.o, t.attn, t.qkvh);
-    trace.record(p + "attn.weighted_sum", "matmul", t.o, {"windows", "heads", "window_tokens", "head_dim"});
-    merge_heads(t.merged, t.o);
-    trace.record(p + "attn.merge_heads", "merge_heads", t.merged, {"windows", "window_tokens", "C"});
-    linear(t.branch, t.merged, b.proj);
-    trace.record(p + "attn.proj", "linear", t.branch, {"windows", "window_tokens", "C"});
+    const WindowAttention window{&blk.relative_position_bias_table, H, W, M, shift};
+    multi_head_attention(t.branch, t.windows, blk.qkv, blk.proj, cfg.heads[s], &window, {{"windows"}, "window_tokens"},
+                         at, t.attn, trace);
 
     window_reverse(t.shifted, t.branch, H, W);  // merge windows
-    trace.record(p + "window_reverse", "window_reverse", t.shifted, {"H", "W", "C"});
+    trace.record(at(Role::WindowReverse), "window_reverse", t.shifted, {"H", "W", "C"});
     const Tensor* attn_out = &t.shifted;
     if (shift > 0) {  // reverse cyclic shift
         cyclic_shift(t.branch, t.shifted, shift);
-        trace.record(p + "reverse_cyclic_shift", "cyclic_shift", t.branch, {"H", "W", "C"});
+        trace.record(at(Role::ReverseShift), "cyclic_shift", t.branch, {"H", "W", "C"});
         attn_out = &t.branch;
     }
     add(x, x, *attn_out);
-    trace.record(p + "residual1", "add", x, {"H", "W", "C"});
+    trace.record(at(Role::Residual1), "add", x, {"H", "W", "C"});
 
     // timm: x = x + self.mlp(self.norm2(x))
-    layernorm(t.xn, x, b.norm2);
-    trace.record(p + "norm2", "layernorm", t.xn, {"H", "W", "C"});
-    linear(t.hidden, t.xn, b.fc1);
-    trace.record(p + "mlp.fc1", "linear", t.hidden, {"H", "W", "hidden"});
+    layernorm(t.xn, x, blk.norm2);
+    trace.record(at(Role::Norm2), "layernorm", t.xn, {"H", "W", "C"});
+    linear(t.hidden, t.xn, blk.fc1);
+    trace.record(at(Role::Fc1), "linear", t.hidden, {"H", "W", "hidden"});
     gelu(t.hidden, t.hidden);
-    trace.record(p + "mlp.act", "gelu", t.hidden, {"H", "W", "hidden"});
-    linear(t.branch, t.hidden, b.fc2);
-    trace.record(p + "mlp.fc2", "linear", t.branch, {"H", "W", "C"});
+    trace.record(at(Role::Act), "gelu", t.hidden, {"H", "W", "hidden"});
+    linear(t.branch, t.hidden, blk.fc2);
+    trace.record(at(Role::Fc2), "linear", t.branch, {"H", "W", "C"});
     add(x, x, t.branch);
-    trace.record(p + "residual2", "add", x, {"H", "W", "C"});
+    trace.record(at(Role::Residual2), "add", x, {"H", "W", "C"});
 }
-
-}  // namespace
 
 Tensor swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace) {
     const int64_t grid = cfg.resolution(0);
+    const StepScope top;
 
     // timm: x = self.patch_embed(x), the Conv2d as patchify + linear, channels last
     Tensor patches;  // [H·W, 3·P·P]
     patchify(patches, image, cfg.patch);
-    trace.record("patch_embed.patchify", "patchify", patches, {"n", "patch_dim"});
+    trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
     Tensor x;  // [H, W, C], the residual stream
     linear(x, patches, w.patch_embed);
     x.shape = {grid, grid, cfg.embed_dim};
-    trace.record("patch_embed.proj", "linear", x, {"H", "W", "C"});
+    trace.record(top(Role::PatchProj), "linear", x, {"H", "W", "C"});
     layernorm(x, x, w.patch_norm);
-    trace.record("patch_embed.norm", "layernorm", x, {"H", "W", "C"});
+    trace.record(top(Role::PatchNorm), "layernorm", x, {"H", "W", "C"});
 
-    BlockBuffers buffers;
+    SwinBuffers buffers;
     Tensor merged;  // [H/2, W/2, 4C]
     for (int s = 0; s < cfg.stages(); s++) {
         const SwinStage& st = w.layers[s];
-        const std::string p = "layers." + std::to_string(s) + ".";
         if (s > 0) {
             // timm: x = self.downsample(x), patch merging
+            const StepScope at{.stage = s};
             patch_merge(merged, x);
-            trace.record(p + "downsample.merge", "patch_merge", merged, {"H", "W", "4C"});
+            trace.record(at(Role::Merge), "patch_merge", merged, {"H", "W", "4C"});
             layernorm(merged, merged, st.downsample.norm);
-            trace.record(p + "downsample.norm", "layernorm", merged, {"H", "W", "4C"});
+            trace.record(at(Role::MergeNorm), "layernorm", merged, {"H", "W", "4C"});
             linear(x, merged, st.downsample.reduction);
-            trace.record(p + "downsample.reduction", "linear", x, {"H", "W", "C"});
+            trace.record(at(Role::Reduction), "linear", x, {"H", "W", "C"});
         }
-        const int M = cfg.window_at(s), shift = cfg.shift_at(s);
-        for (size_t b = 0; b < st.blocks.size(); b++) {
-            const std::string q = p + "blocks." + std::to_string(b) + ".";
-            swin_block(x, st.blocks[b], M, b % 2 == 1 ? shift : 0, cfg.heads[s], q, buffers, trace);
-        }
+        // timm: x = self.blocks(x)
+        for (int b = 0; b < cfg.depths[s]; b++) swin_block(x, st.blocks[b], cfg, s, b, buffers, trace);
     }
 
     // timm: x = self.norm(x); x = self.head.global_pool(x); x = self.head.fc(x)
     layernorm(x, x, w.norm);
-    trace.record("norm", "layernorm", x, {"H", "W", "C"});
+    trace.record(top(Role::Norm), "layernorm", x, {"H", "W", "C"});
     Tensor pooled;  // [C]
     pool_mean(pooled, x, 0);
-    trace.record("head.global_pool", "pool_mean", pooled, {"C"});
+    trace.record(top(Role::GlobalPool), "pool_mean", pooled, {"C"});
     Tensor logits;  // [classes]
     linear(logits, pooled, w.head);
-    trace.record("head.fc", "linear", logits, {"classes"});
+    trace.record(top(Role::HeadFc), "linear", logits, {"classes"});
     return logits;
+}
+
+namespace {
+
+// --depths and --heads: one positive number per stage.
+ConfigField stage_list_field(std::vector<int> SwinConfig::*member, std::string json, std::string flag, std::string help,
+                             std::string label, int max) {
+    return {json, std::move(flag), std::move(help), FlagKind::Ints,
+            [=](std::any& cfg, const FlagValue& v) {
+                const auto str = [](auto x) { return std::to_string(x); };
+                require(!v.ints.empty() && v.ints.size() <= 8, ErrorKind::Config,
+                        label + " must list 1 to 8 stages, got " + str(v.ints.size()));
+                for (size_t s = 0; s < v.ints.size(); s++)
+                    require(v.ints[s] > 0 && v.ints[s] <= max, ErrorKind::Config,
+                            "stage " + str(s) + " (layers." + str(s) + "): " + label + " must be 1 to " + str(max) +
+                                ", got " + str(v.ints[s]));
+                config_as<SwinConfig>(cfg).*member = v.ints;
+            },
+            [=](const std::any& cfg) { return ConfigValue{config_as<SwinConfig>(cfg).*member}; }};
+}
+
+ConfigField pool_field() {
+    return {"", "--pool", "", FlagKind::Word,
+            [](std::any&, const FlagValue& v) {
+                require(v.word == "mean" || v.word == "avg", ErrorKind::Config,
+                        "pool: a Swin model has no cls token; it always pools the mean of its tokens");
+            },
+            nullptr};
+}
+
+ConfigRecord stages_record(const SwinConfig& c) {
+    std::vector<ConfigRecord> stages;
+    for (int s = 0; s < c.stages(); s++) {
+        const int64_t H = c.resolution(s), M = c.window_at(s);
+        stages.push_back({{"resolution", {H}},
+                          {"channels", {int64_t{c.channels(s)}}},
+                          {"depth", {int64_t{c.depths[s]}}},
+                          {"heads", {int64_t{c.heads[s]}}},
+                          {"window", {M}},
+                          {"shift", {int64_t{c.shift_at(s)}}},
+                          {"windows", {(H / M) * (H / M)}}});
+    }
+    return {{"stages", {stages}}};
+}
+
+std::optional<Tensor> computed_buffer(const SwinConfig& c, BufferKind kind, int s, int b) {
+    if (s < 0 || s >= c.stages() || b < 0 || b >= c.depths[s]) return std::nullopt;
+    const int M = c.window_at(s), shift = b % 2 == 1 ? c.shift_at(s) : 0;
+    Tensor t;
+    if (kind == BufferKind::RelativePositionIndex) {
+        relative_position_index(t, M);
+    } else {
+        if (shift == 0) return std::nullopt;
+        shifted_window_mask(t, c.resolution(s), c.resolution(s), M, shift);
+    }
+    return t;
+}
+
+Family make_swin_family() {
+    using C = SwinConfig;
+    Family f;
+    f.name = "swin";
+    f.display = "Swin";
+    f.reach = AttentionReach::Windowed;
+    f.layer_word = "stage";
+    f.fields = {
+        int_field(&C::image_size, "image_size", "--image-size", "Input image side S in pixels", "image size", 1, 16384),
+        int_field(&C::patch, "patch", "--patch", "Patch side P in pixels", "patch size", 1, 16384),
+        int_field(&C::embed_dim, "embed_dim", "--width,--embed-dim", "Embedding width C of the first stage",
+                  "embed dim", 1, 65536),
+        stage_list_field(&C::depths, "depths", "--depth,--depths", "Blocks per stage, e.g. 2,2,6,2", "depth", 1024),
+        stage_list_field(&C::heads, "heads", "--heads", "Attention heads per stage, e.g. 3,6,12,24", "heads", 65536),
+        int_field(&C::window, "window", "--window", "Window side M", "window", 1, 16384),
+        number_field(&C::mlp_ratio, "mlp_ratio", "--mlp-ratio", "MLP hidden width as a multiple of C", "mlp ratio", 0, 64),
+        int_field(&C::classes, "classes", "--classes", "Outputs of the classifier head", "classes", 1, 1000000),
+        fixed_field(&C::norm_eps, "norm_eps"),
+        pool_field(),
+    };
+    f.validate = [](const std::any& cfg) { validate(config_as<C>(cfg)); };
+    f.derived = [](const std::any& cfg) { return stages_record(config_as<C>(cfg)); };
+    f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
+    f.patch = [](const std::any& cfg) { return config_as<C>(cfg).patch; };
+    f.classes = [](const std::any& cfg) { return config_as<C>(cfg).classes; };
+    f.make_weights = [](const std::any& cfg) { return std::any(make_swin_weights(config_as<C>(cfg))); };
+    f.visit_params = [](std::any& w, const std::any& cfg, const ParamFn& fn) {
+        visit_swin_params(config_as<SwinWeights>(w), config_as<C>(cfg), fn);
+    };
+    f.forward = [](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace) {
+        return swin_forward(config_as<C>(cfg), config_as<SwinWeights>(w), image, trace);
+    };
+    f.attention_layers = [](const std::any& cfg) {
+        const C& c = config_as<C>(cfg);
+        std::vector<AttentionLayer> layers;
+        for (int s = 0; s < c.stages(); s++)
+            layers.push_back({{.stage = s, .block = 0}, c.depths[s], c.heads[s], c.resolution(s), c.window_at(s),
+                              c.shift_at(s)});
+        return layers;
+    };
+    f.buffer = [](const std::any& cfg, BufferKind kind, int s, int b) {
+        return computed_buffer(config_as<C>(cfg), kind, s, b);
+    };
+    return f;
+}
+
+}  // namespace
+
+const Family& swin_family() {
+    static const Family family = make_swin_family();
+    return family;
 }
 
 }  // namespace vitrace

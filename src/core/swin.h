@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "core/attention.h"
+#include "core/family.h"
 #include "core/layernorm.h"
 #include "core/linear.h"
 #include "core/params.h"
@@ -45,6 +47,7 @@ struct SwinConfig {
     int features() const { return channels(stages() - 1); }  // C of the last stage
 };
 
+// The checks between fields (each field checks itself, see swin_family).
 // Throws Error(Config) naming the stage and the sizes that do not fit.
 void validate(const SwinConfig& cfg);
 
@@ -86,9 +89,26 @@ SwinWeights make_swin_weights(const SwinConfig& cfg);
 template <class Fn>
 void visit_swin_params(SwinWeights& w, const SwinConfig& cfg, Fn&& fn);
 
+// Buffers of the blocks, reused from one block to the next.
+struct SwinBuffers {
+    Tensor xn;              // [H, W, C]       normalised x
+    Tensor shifted;         // [H, W, C]       after the cyclic shift
+    Tensor windows;         // [nW, T, C]
+    AttentionBuffers attn;  // qkv [nW, T, 3C] ... merged [nW, T, C]
+    Tensor branch;          // [nW, T, C], then [H, W, C]: output of attn or mlp before the residual add
+    Tensor hidden;          // [H, W, hidden]
+};
+
+// timm: SwinTransformerBlock.forward, block b of stage s
+// x [H, W, C], updated in place
+void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, int b, SwinBuffers& t, Trace& trace);
+
 // timm: SwinTransformer.forward
 // logits [classes] <- image [3, S, S], normalised
 Tensor swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace);
+
+// The Swin family: its config fields, weights and forward pass (core/family.h).
+const Family& swin_family();
 
 // ---------------------------------------------------------------------------
 

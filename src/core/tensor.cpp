@@ -50,16 +50,4 @@ bool prepare(Tensor& out, const Shape& shape, const Tensor& like) {
     return true;
 }
 
-namespace {
-thread_local int64_t g_macs = 0;
-}
-
-void count_macs(int64_t n) { g_macs += n; }
-
-int64_t take_macs() {
-    int64_t n = g_macs;
-    g_macs = 0;
-    return n;
-}
-
 }  // namespace vitrace

@@ -9,9 +9,11 @@
 
 #include <cstdint>
 #include <initializer_list>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "core/error.h"
+#include "core/macs.h"
 
 namespace vitrace {
 
@@ -43,32 +45,5 @@ struct Tensor {
 // Reuses out's existing allocation, so buffers passed in again are not reallocated.
 // Returns true when the caller should run its loops.
 bool prepare(Tensor& out, const Shape& shape, const Tensor& like);
-
-// What went wrong, by kind. The command line maps each kind to an exit code
-// (docs/cli.md has the table).
-enum class ErrorKind {
-    Usage,       // a flag or argument the command line cannot accept
-    Input,       // the image file
-    Checkpoint,  // the safetensors file, or its fit to the model
-    Config,      // the model name or its configuration
-    Output,      // the file the trace goes to
-    Internal,    // a bug in vitrace
-};
-
-struct Error : std::runtime_error {
-    ErrorKind kind;
-    Error(ErrorKind k, const std::string& message) : std::runtime_error(message), kind(k) {}
-};
-
-// Throws Error(kind, message) unless ok.
-inline void require(bool ok, ErrorKind kind, const std::string& message) {
-    if (!ok) throw Error(kind, message);
-}
-
-// Multiply-adds done by the kernels. Each kernel adds, once per call, the count
-// its loops perform (from its own loop bounds); the trace takes the count since
-// the previous step. Shape-only runs count the same numbers without the loops.
-void count_macs(int64_t n);
-int64_t take_macs();  // returns the count so far and resets it
 
 }  // namespace vitrace

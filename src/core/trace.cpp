@@ -123,8 +123,10 @@ void Trace::restart_clock() {
     last_ = std::chrono::steady_clock::now();
 }
 
-ValuesMode Trace::mode_for(std::string_view name) {
-    if (options_.full_steps.empty()) return options_.values;
+ValuesMode Trace::mode_for(const std::string& name, Role role) {
+    bool by_role = false;
+    for (Role r : options_.full_roles) by_role |= r == role;
+    if (options_.full_steps.empty()) return by_role ? ValuesMode::Full : options_.values;
     bool matched = false;
     for (size_t i = 0; i < options_.full_steps.size(); i++) {
         if (glob_match(options_.full_steps[i], name)) {
@@ -132,26 +134,30 @@ ValuesMode Trace::mode_for(std::string_view name) {
             matched = true;
         }
     }
-    return matched ? ValuesMode::Full : std::min(options_.values, ValuesMode::Summary);
+    return matched || by_role ? ValuesMode::Full : std::min(options_.values, ValuesMode::Summary);
 }
 
-void Trace::record(std::string_view name, std::string_view op, const Tensor& t,
+void Trace::record(const StepAt& at, std::string_view op, const Tensor& t,
                    std::initializer_list<std::string_view> dims) {
+    record(at, op, t, std::vector<std::string>(dims.begin(), dims.end()));
+}
+
+void Trace::record(const StepAt& at, std::string_view op, const Tensor& t, const std::vector<std::string>& dims) {
     const auto now = std::chrono::steady_clock::now();
-    if (static_cast<int>(dims.size()) != t.rank())
-        throw Error(ErrorKind::Internal, "trace step " + std::string(name) + ": " +
-                                             std::to_string(dims.size()) +
-                                             " dimension names for shape " + shape_str(t.shape));
     Step s;
+    s.name = step_name(at);
+    if (static_cast<int>(dims.size()) != t.rank())
+        throw Error(ErrorKind::Internal, "trace step " + s.name + ": " + std::to_string(dims.size()) +
+                                             " dimension names for shape " + shape_str(t.shape));
     s.index = static_cast<int>(steps_.size());
-    s.name = name;
+    s.at = at;
     s.op = op;
     s.shape = t.shape;
-    s.dims.assign(dims.begin(), dims.end());
+    s.dims = dims;
     s.macs = take_macs();
     s.time_ms = std::chrono::duration<double, std::milli>(now - last_).count();
     s.computed = t.has_data();
-    s.values_mode = mode_for(name);  // also in shape-only runs, which estimate what a real run keeps
+    s.values_mode = mode_for(s.name, at.role);  // also in shape-only runs, which estimate what a real run keeps
     if (s.computed) {
         s.stats = compute_stats(t.ptr(), t.numel());
         if (s.values_mode == ValuesMode::Full) {
@@ -171,6 +177,8 @@ const Step* Trace::find(std::string_view name) const {
         if (s.name == name) return &s;
     return nullptr;
 }
+
+const Step* Trace::find(const StepAt& at) const { return find(step_name(at)); }
 
 std::vector<std::string> Trace::unmatched_patterns() const {
     std::vector<std::string> out;

@@ -1,7 +1,8 @@
 // The trace: one record per step of a forward pass, in order.
 //
-// A model's forward function calls `trace.record(name, op, tensor, dims)` once
-// after each step. The record keeps the shape, the dimension names, one-pass
+// A model's forward function calls `trace.record(at, op, tensor, dims)` once
+// after each step, where `at` says where the step stands (core/step.h) and
+// gives it its name. The record keeps the shape, the dimension names, one-pass
 // statistics, the multiply-adds and the time of that step, and as many of the
 // values as the options ask for. It never computes anything of the model itself.
 // Writing the trace as JSON is the I/O layer's job (io/trace_json.h).
@@ -14,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/step.h"
 #include "core/tensor.h"
 
 namespace vitrace {
@@ -37,6 +39,7 @@ Stats compute_stats(const float* x, int64_t n);
 struct Step {
     int index = 0;
     std::string name;               // timm module path, e.g. "blocks.3.attn.softmax"
+    StepAt at{};                    // where it stands: role, stage, block, window, shift
     std::string op;                 // what the step does, e.g. "softmax"
     Shape shape;                    // without the batch axis: the batch is always 1
     std::vector<std::string> dims;  // one name per axis, e.g. {"heads", "N", "N"}
@@ -54,6 +57,8 @@ struct TraceOptions {
     // Glob patterns ('*' any run of characters, '?' one). Steps whose name
     // matches one get all their values; the others get `values`, at most Summary.
     std::vector<std::string> full_steps;
+    // Steps of these roles get all their values too (the pictures need them).
+    std::vector<Role> full_roles;
 };
 
 bool glob_match(std::string_view pattern, std::string_view text);
@@ -62,12 +67,14 @@ class Trace {
 public:
     explicit Trace(TraceOptions options = {});
 
-    // Records `t` as the next step. `dims` names every axis of t.
-    void record(std::string_view name, std::string_view op, const Tensor& t,
+    // Records `t` as the next step, named after `at`. `dims` names every axis of t.
+    void record(const StepAt& at, std::string_view op, const Tensor& t,
                 std::initializer_list<std::string_view> dims);
+    void record(const StepAt& at, std::string_view op, const Tensor& t, const std::vector<std::string>& dims);
 
     const std::vector<Step>& steps() const { return steps_; }
     const Step* find(std::string_view name) const;
+    const Step* find(const StepAt& at) const;
     const TraceOptions& options() const { return options_; }
 
     // Patterns of options().full_steps that matched no step so far.
@@ -80,7 +87,7 @@ public:
     void restart_clock();
 
 private:
-    ValuesMode mode_for(std::string_view name);  // also marks the patterns that match
+    ValuesMode mode_for(const std::string& name, Role role);  // also marks the patterns that match
 
     TraceOptions options_;
     std::vector<Step> steps_;

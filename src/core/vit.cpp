@@ -10,25 +10,15 @@
 namespace vitrace {
 
 void validate(const VitConfig& cfg) {
-    auto require = [](bool ok, const std::string& message) { vitrace::require(ok, ErrorKind::Config, message); };
-    require(cfg.image_size > 0, "image size must be positive, got " + std::to_string(cfg.image_size));
-    require(cfg.patch > 0, "patch size must be positive, got " + std::to_string(cfg.patch));
-    require(cfg.width > 0, "width must be positive, got " + std::to_string(cfg.width));
-    require(cfg.depth > 0, "depth must be positive, got " + std::to_string(cfg.depth));
-    require(cfg.heads > 0, "heads must be positive, got " + std::to_string(cfg.heads));
-    require(cfg.classes > 0, "classes must be positive, got " + std::to_string(cfg.classes));
-    require(cfg.mlp_ratio > 0 && cfg.mlp_ratio <= 64, "mlp ratio must be in (0, 64], got " + std::to_string(cfg.mlp_ratio));
-    require(cfg.image_size <= 16384 && cfg.width <= 65536 && cfg.depth <= 4096 && cfg.classes <= 1000000,
-            "config is beyond vitrace's limits (image size <= 16384, width <= 65536, depth <= 4096, "
-            "classes <= 1000000)");
-    require(cfg.hidden() > 0, "mlp ratio " + std::to_string(cfg.mlp_ratio) + " gives no hidden units at width " +
-                                  std::to_string(cfg.width));
-    require(cfg.image_size % cfg.patch == 0,
-            "image size " + std::to_string(cfg.image_size) + " is not divisible by patch size " +
-                std::to_string(cfg.patch) + ": use a multiple of " + std::to_string(cfg.patch));
-    require(cfg.width % cfg.heads == 0, "heads " + std::to_string(cfg.heads) + " do not divide width " +
-                                            std::to_string(cfg.width) +
-                                            ": choose heads so that width / heads is a whole number");
+    const auto str = [](auto v) { return std::to_string(v); };
+    require(cfg.hidden() > 0, ErrorKind::Config,
+            "mlp ratio " + str(cfg.mlp_ratio) + " gives no hidden units at width " + str(cfg.width));
+    require(cfg.image_size % cfg.patch == 0, ErrorKind::Config,
+            "image size " + str(cfg.image_size) + " is not divisible by patch size " + str(cfg.patch) +
+                ": use a multiple of " + str(cfg.patch));
+    require(cfg.width % cfg.heads == 0, ErrorKind::Config,
+            "heads " + str(cfg.heads) + " do not divide width " + str(cfg.width) +
+                ": choose heads so that width / heads is a whole number");
 }
 
 VitWeights make_vit_weights(const VitConfig& cfg) {
@@ -51,89 +41,152 @@ VitWeights make_vit_weights(const VitConfig& cfg) {
     return w;
 }
 
+void vit_block(Tensor& x, const VitBlock& b, const VitConfig& cfg, int i, VitBuffers& t, Trace& trace) {
+    const StepScope at{.block = i};
+
+    // timm: x = x + self.attn(self.norm1(x))
+    layernorm(t.xn, x, b.norm1);
+    trace.record(at(Role::Norm1), "layernorm", t.xn, {"N", "C"});
+    multi_head_attention(t.branch, t.xn, b.qkv, b.proj, cfg.heads, nullptr, {{}, "N"}, at, t.attn, trace);
+    add(x, x, t.branch);
+    trace.record(at(Role::Residual1), "add", x, {"N", "C"});
+
+    // timm: x = x + self.mlp(self.norm2(x))
+    layernorm(t.xn, x, b.norm2);
+    trace.record(at(Role::Norm2), "layernorm", t.xn, {"N", "C"});
+    linear(t.hidden, t.xn, b.fc1);
+    trace.record(at(Role::Fc1), "linear", t.hidden, {"N", "hidden"});
+    gelu(t.hidden, t.hidden);
+    trace.record(at(Role::Act), "gelu", t.hidden, {"N", "hidden"});
+    linear(t.branch, t.hidden, b.fc2);
+    trace.record(at(Role::Fc2), "linear", t.branch, {"N", "C"});
+    add(x, x, t.branch);
+    trace.record(at(Role::Residual2), "add", x, {"N", "C"});
+}
+
 Tensor vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace) {
+    const StepScope top;
+
     // timm: x = self.patch_embed(x), the Conv2d as patchify + linear
     Tensor patches;  // [n, 3·P·P]
     patchify(patches, image, cfg.patch);
-    trace.record("patch_embed.patchify", "patchify", patches, {"n", "patch_dim"});
+    trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
     Tensor tokens;  // [n, C]
     linear(tokens, patches, w.patch_embed);
-    trace.record("patch_embed.proj", "linear", tokens, {"n", "C"});
+    trace.record(top(Role::PatchProj), "linear", tokens, {"n", "C"});
 
     // timm: x = self._pos_embed(x)
     Tensor x;  // [N, C], the residual stream
     prepend_cls_token(x, tokens, w.cls_token);
-    trace.record("cls_token", "concat", x, {"N", "C"});
+    trace.record(top(Role::ClsToken), "concat", x, {"N", "C"});
     add(x, x, w.pos_embed);
-    trace.record("pos_embed", "add", x, {"N", "C"});
+    trace.record(top(Role::PosEmbed), "add", x, {"N", "C"});
 
-    // Buffers of the blocks, reused from one block to the next.
-    Tensor xn;      // [N, C]      normalised x
-    Tensor qkv;     // [N, 3C]
-    Tensor qkvh;    // [3, heads, N, head_dim]
-    Tensor attn;    // [heads, N, N]
-    Tensor o;       // [heads, N, head_dim]
-    Tensor merged;  // [N, C]
-    Tensor branch;  // [N, C]      output of attn or mlp, before the residual add
-    Tensor hidden;  // [N, hidden]
-    const float scale = 1.0f / std::sqrt(static_cast<float>(cfg.head_dim()));
-
-    for (int i = 0; i < cfg.depth; i++) {
-        const VitBlock& b = w.blocks[i];
-        const std::string p = "blocks." + std::to_string(i) + ".";
-
-        // timm: x = x + self.attn(self.norm1(x))
-        layernorm(xn, x, b.norm1);
-        trace.record(p + "norm1", "layernorm", xn, {"N", "C"});
-        linear(qkv, xn, b.qkv);
-        trace.record(p + "attn.qkv", "linear", qkv, {"N", "3C"});
-        split_heads(qkvh, qkv, cfg.heads);
-        trace.record(p + "attn.split_heads", "split_heads", qkvh, {"qkv", "heads", "N", "head_dim"});
-        attention_scores(attn, qkvh);
-        trace.record(p + "attn.scores", "matmul", attn, {"heads", "N", "N"});
-        scale_scores(attn, scale);
-        trace.record(p + "attn.scale", "scale", attn, {"heads", "N", "N"});
-        softmax_rows(attn);
-        trace.record(p + "attn.softmax", "softmax", attn, {"heads", "N", "N"});
-        weighted_sum(o, attn, qkvh);
-        trace.record(p + "attn.weighted_sum", "matmul", o, {"heads", "N", "head_dim"});
-        merge_heads(merged, o);
-        trace.record(p + "attn.merge_heads", "merge_heads", merged, {"N", "C"});
-        linear(branch, merged, b.proj);
-        trace.record(p + "attn.proj", "linear", branch, {"N", "C"});
-        add(x, x, branch);
-        trace.record(p + "residual1", "add", x, {"N", "C"});
-
-        // timm: x = x + self.mlp(self.norm2(x))
-        layernorm(xn, x, b.norm2);
-        trace.record(p + "norm2", "layernorm", xn, {"N", "C"});
-        linear(hidden, xn, b.fc1);
-        trace.record(p + "mlp.fc1", "linear", hidden, {"N", "hidden"});
-        gelu(hidden, hidden);
-        trace.record(p + "mlp.act", "gelu", hidden, {"N", "hidden"});
-        linear(branch, hidden, b.fc2);
-        trace.record(p + "mlp.fc2", "linear", branch, {"N", "C"});
-        add(x, x, branch);
-        trace.record(p + "residual2", "add", x, {"N", "C"});
-    }
+    // timm: x = self.blocks(x)
+    VitBuffers buffers;
+    for (int i = 0; i < cfg.depth; i++) vit_block(x, w.blocks[i], cfg, i, buffers, trace);
 
     // timm: x = self.norm(x); x = self.pool(x); x = self.fc_norm(x); x = self.head(x)
     Tensor pooled;  // [C]
     if (cfg.pool == Pool::Token) {
         layernorm(x, x, w.norm);
-        trace.record("norm", "layernorm", x, {"N", "C"});
+        trace.record(top(Role::Norm), "layernorm", x, {"N", "C"});
         pool_first_token(pooled, x);
-        trace.record("pool", "pool_token", pooled, {"C"});
+        trace.record(top(Role::Pool), "pool_token", pooled, {"C"});
     } else {
         pool_mean(pooled, x, 1);
-        trace.record("pool", "pool_mean", pooled, {"C"});
+        trace.record(top(Role::Pool), "pool_mean", pooled, {"C"});
         layernorm(pooled, pooled, w.norm);
-        trace.record("fc_norm", "layernorm", pooled, {"C"});
+        trace.record(top(Role::FcNorm), "layernorm", pooled, {"C"});
     }
     Tensor logits;  // [classes]
     linear(logits, pooled, w.head);
-    trace.record("head", "linear", logits, {"classes"});
+    trace.record(top(Role::Head), "linear", logits, {"classes"});
     return logits;
+}
+
+namespace {
+
+// --depth and --heads take lists (a Swin takes one number per stage); a ViT takes one.
+ConfigField single_int_field(int VitConfig::*member, std::string json, std::string flag, std::string help,
+                             std::string label, int max) {
+    ConfigField f = int_field(member, json, std::move(flag), std::move(help), label, 1, max);
+    f.kind = FlagKind::Ints;
+    f.set = [set = f.set, json](std::any& cfg, const FlagValue& v) {
+        require(v.ints.size() == 1, ErrorKind::Config,
+                json + ": a ViT takes one number, got " + std::to_string(v.ints.size()));
+        set(cfg, v);
+    };
+    return f;
+}
+
+ConfigField pool_field() {
+    return {"pool", "--pool", "Pooling before the head: token (the cls token) or mean", FlagKind::Word,
+            [](std::any& cfg, const FlagValue& v) {
+                Pool& pool = config_as<VitConfig>(cfg).pool;
+                if (v.word == "token" || v.word == "cls")
+                    pool = Pool::Token;
+                else if (v.word == "mean" || v.word == "avg")
+                    pool = Pool::Mean;
+                else
+                    throw Error(ErrorKind::Usage, "--pool: expected token or mean, got '" + v.word + "'");
+            },
+            [](const std::any& cfg) {
+                return ConfigValue{std::string(config_as<VitConfig>(cfg).pool == Pool::Token ? "token" : "mean")};
+            }};
+}
+
+Family make_vit_family() {
+    using C = VitConfig;
+    Family f;
+    f.name = "vit";
+    f.display = "ViT";
+    f.reach = AttentionReach::Global;
+    f.layer_word = "layer";
+    f.fields = {
+        int_field(&C::image_size, "image_size", "--image-size", "Input image side S in pixels", "image size", 1, 16384),
+        int_field(&C::patch, "patch", "--patch", "Patch side P in pixels", "patch size", 1, 16384),
+        int_field(&C::width, "width", "--width,--embed-dim", "Embedding width C", "width", 1, 65536),
+        single_int_field(&C::depth, "depth", "--depth,--depths", "Blocks", "depth", 4096),
+        single_int_field(&C::heads, "heads", "--heads", "Attention heads", "heads", 65536),
+        refused_flag("--window", FlagKind::Int, "window: a ViT has no windows (it attends globally)"),
+        number_field(&C::mlp_ratio, "mlp_ratio", "--mlp-ratio", "MLP hidden width as a multiple of C", "mlp ratio", 0, 64),
+        pool_field(),
+        int_field(&C::classes, "classes", "--classes", "Outputs of the classifier head", "classes", 1, 1000000),
+        fixed_field(&C::norm_eps, "norm_eps"),
+    };
+    f.validate = [](const std::any& cfg) { validate(config_as<C>(cfg)); };
+    f.derived = [](const std::any& cfg) {
+        const C& c = config_as<C>(cfg);
+        return ConfigRecord{{"tokens", {int64_t{c.tokens()}}},
+                            {"head_dim", {int64_t{c.head_dim()}}},
+                            {"hidden", {int64_t{c.hidden()}}}};
+    };
+    f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
+    f.patch = [](const std::any& cfg) { return config_as<C>(cfg).patch; };
+    f.classes = [](const std::any& cfg) { return config_as<C>(cfg).classes; };
+    f.make_weights = [](const std::any& cfg) { return std::any(make_vit_weights(config_as<C>(cfg))); };
+    f.visit_params = [](std::any& w, const std::any& cfg, const ParamFn& fn) {
+        visit_vit_params(config_as<VitWeights>(w), config_as<C>(cfg), fn);
+    };
+    f.forward = [](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace) {
+        return vit_forward(config_as<C>(cfg), config_as<VitWeights>(w), image, trace);
+    };
+    f.attention_layers = [](const std::any& cfg) {
+        const C& c = config_as<C>(cfg);
+        std::vector<AttentionLayer> layers;
+        for (int i = 0; i < c.depth; i++) layers.push_back({{.block = i}, 1, c.heads, c.grid(), 0, 0});
+        return layers;
+    };
+    f.buffer = [](const std::any&, BufferKind, int, int) { return std::optional<Tensor>(); };
+    return f;
+}
+
+}  // namespace
+
+const Family& vit_family() {
+    static const Family family = make_vit_family();
+    return family;
 }
 
 }  // namespace vitrace

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/attention.h"
+#include "core/family.h"
 #include "core/layernorm.h"
 #include "core/linear.h"
 #include "core/params.h"
@@ -42,7 +44,8 @@ struct VitConfig {
     int hidden() const { return static_cast<int>(width * mlp_ratio); }
 };
 
-// Throws Error(Config) naming the field, what it must be, and what it is.
+// The checks between fields (each field checks itself, see vit_family).
+// Throws Error(Config) naming the fields, what they must be, and what they are.
 void validate(const VitConfig& cfg);
 
 // One encoder block. timm: blocks.i
@@ -72,9 +75,24 @@ VitWeights make_vit_weights(const VitConfig& cfg);
 template <class Fn>
 void visit_vit_params(VitWeights& w, const VitConfig& cfg, Fn&& fn);
 
+// Buffers of the blocks, reused from one block to the next.
+struct VitBuffers {
+    Tensor xn;              // [N, C]       normalised x
+    AttentionBuffers attn;  // qkv [N, 3C] ... merged [N, C]
+    Tensor branch;          // [N, C]       output of attn or mlp, before the residual add
+    Tensor hidden;          // [N, hidden]
+};
+
+// timm: Block.forward, block i
+// x [N, C], updated in place
+void vit_block(Tensor& x, const VitBlock& b, const VitConfig& cfg, int i, VitBuffers& t, Trace& trace);
+
 // timm: VisionTransformer.forward
 // logits [classes] <- image [3, S, S], normalised
 Tensor vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace);
+
+// The ViT family: its config fields, weights and forward pass (core/family.h).
+const Family& vit_family();
 
 // ---------------------------------------------------------------------------
 

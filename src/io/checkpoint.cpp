@@ -1,12 +1,8 @@
 #include "io/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
-#include <map>
-#include <optional>
 #include <set>
-
-#include "core/window.h"
-#include "io/safetensors.h"
 
 namespace vitrace {
 
@@ -20,75 +16,162 @@ std::string list_some(const std::vector<std::string>& items, size_t max_items = 
     return s;
 }
 
-bool has_prefix(const SafetensorsFile& f, const std::string& prefix) {
+bool has_marker(const SafetensorsFile& f, const Layout& layout) {
+    Captures c;
     for (const auto& t : f.tensors())
-        if (t.name.rfind(prefix, 0) == 0) return true;
+        for (const std::string& m : layout.markers)
+            if (match_name(m, t.name, c)) return true;
     return false;
 }
 
-bool ends_with(const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
+// One model parameter and where its values come from.
+struct Fill {
+    Tensor* dst;
+    Source::Kind kind;
+    std::vector<const TensorEntry*> src;
+    int part = 0, parts = 1;
+};
 
-// Swin checkpoints come in two layouts. timm >= 0.9 (vitrace's own names) opens
-// stage s with layers.s.downsample and names the classifier head.fc; the
-// original Microsoft release closes stage s-1 with the same patch merging,
-// layers.(s-1).downsample, and names the classifier head.
-enum class SwinLayout { Timm, Microsoft };
+// The model read through one layout: what fills each parameter, and every problem.
+struct Plan {
+    const Layout* layout = nullptr;
+    std::vector<Fill> fills;
+    std::vector<std::string> missing, unexpected, wrong_shape, wrong_dtype, bad_buffers;
 
-SwinLayout detect_swin_layout(const SafetensorsFile& f) {
-    if (f.find("head.fc.weight")) return SwinLayout::Timm;
-    if (f.find("head.weight") || has_prefix(f, "layers.0.downsample.")) return SwinLayout::Microsoft;
-    return SwinLayout::Timm;
-}
-
-// vitrace's (timm's) name -> the name in a file of the given layout.
-std::string file_name(const std::string& name, SwinLayout layout) {
-    if (layout == SwinLayout::Timm) return name;
-    if (name.rfind("head.fc.", 0) == 0) return "head." + name.substr(8);
-    const std::string tag = ".downsample.";
-    const auto at = name.find(tag);
-    if (name.rfind("layers.", 0) == 0 && at != std::string::npos) {
-        const int stage = std::stoi(name.substr(7, at - 7));
-        return "layers." + std::to_string(stage - 1) + name.substr(at);
+    size_t problems() const {
+        return missing.size() + unexpected.size() + wrong_shape.size() + wrong_dtype.size() + bad_buffers.size();
     }
-    return name;
-}
+    std::string describe() const {
+        std::string s;
+        auto add = [&](const std::vector<std::string>& items, const std::string& what) {
+            if (items.empty()) return;
+            s += (s.empty() ? "" : "; ") + std::to_string(items.size()) + " " + what + " (" + list_some(items) + ")";
+        };
+        add(missing, "missing");
+        add(unexpected, "unexpected");
+        add(wrong_shape, "with the wrong shape");
+        add(wrong_dtype, "with a non-float dtype");
+        add(bad_buffers, "buffers that do not match the model");
+        return s;
+    }
+};
 
-// Swin's buffers, layers.s.blocks.b.attn.relative_position_index and
-// layers.s.blocks.b.attn_mask, are computed by vitrace. When a file has them
-// they must equal what vitrace computes for its configuration; returns the
-// problem, or nothing.
-std::optional<std::string> check_swin_buffer(const SafetensorsFile& f, const TensorEntry& e, const SwinConfig& cfg,
-                                             bool* is_buffer) {
-    const bool index = ends_with(e.name, ".attn.relative_position_index");
-    const bool mask = ends_with(e.name, ".attn_mask");
-    *is_buffer = index || mask;
-    if (!*is_buffer) return std::nullopt;
-    int s = -1, b = -1;
-    if (std::sscanf(e.name.c_str(), "layers.%d.blocks.%d.", &s, &b) != 2 || s < 0 || s >= cfg.stages() || b < 0 ||
-        b >= cfg.depths[s]) {
-        *is_buffer = false;  // a buffer of a block this model does not have: unexpected
+// The shape that a source gives the parameter, or the reason it cannot.
+std::optional<std::string> check_shape(const Source& source, const std::vector<const TensorEntry*>& src,
+                                       const Shape& want) {
+    auto mismatch = [&](const Shape& got) {
+        return "expected " + shape_str(want) + ", got " + shape_str(got);
+    };
+    if (source.kind == Source::Kind::Whole) {
+        if (src[0]->shape != want) return src[0]->name + ": " + mismatch(src[0]->shape);
         return std::nullopt;
     }
-    const int M = cfg.window_at(s), shift = b % 2 == 1 ? cfg.shift_at(s) : 0;
-    Tensor want;
-    if (index) {
-        relative_position_index(want, M);
-    } else {
-        if (shift == 0) return e.name + ": the model computes no mask for this unshifted block";
-        shifted_window_mask(want, cfg.resolution(s), cfg.resolution(s), M, shift);
+    if (source.kind == Source::Kind::Rows) {
+        Shape got = src[0]->shape;
+        if (got.empty() || got[0] % source.parts != 0) return src[0]->name + ": " + mismatch(got);
+        got[0] /= source.parts;
+        if (got != want) return src[0]->name + " (part " + std::to_string(source.part + 1) + " of " +
+                                std::to_string(source.parts) + "): " + mismatch(got);
+        return std::nullopt;
     }
-    if (e.shape != want.shape)
-        return e.name + ": expected " + shape_str(want.shape) + " (window " + std::to_string(M) + "), got " +
-               shape_str(e.shape);
-    std::vector<float> got(want.numel());
-    f.read_floats(e, got.data());
-    for (int64_t i = 0; i < want.numel(); i++)
-        if (got[i] != want[i])
-            return e.name + ": differs from the one vitrace computes for window " + std::to_string(M) + ", shift " +
-                   std::to_string(shift) + " (first at element " + std::to_string(i) + ")";
+    Shape joined = src[0]->shape;  // Concat: along axis 0
+    std::string names = src[0]->name;
+    for (size_t i = 1; i < src.size(); i++) {
+        const Shape& s = src[i]->shape;
+        if (joined.empty() || s.size() != joined.size() || !std::equal(s.begin() + 1, s.end(), joined.begin() + 1))
+            return src[i]->name + ": " + shape_str(s) + " does not join " + shape_str(src[0]->shape) + " along axis 0";
+        joined[0] += s[0];
+        names += " + " + src[i]->name;
+    }
+    if (joined != want) return names + ": " + mismatch(joined);
     return std::nullopt;
+}
+
+Plan plan(Model& m, const SafetensorsFile& file, const Layout& layout) {
+    Plan p;
+    p.layout = &layout;
+    std::set<std::string> used;
+    visit_params(m, [&](const std::string& name, Tensor& t, ParamKind, int64_t) {
+        Source source = whole(name);
+        Captures c;
+        for (const LayoutRule& r : layout.rules)
+            if (match_name(r.param, name, c)) {
+                source = r.source;
+                for (std::string& n : source.names) n = fill_name(n, c);
+                break;
+            }
+        Fill fill{&t, source.kind, {}, source.part, source.parts};
+        bool found = true;
+        for (const std::string& n : source.names) {
+            used.insert(n);
+            const TensorEntry* e = file.find(n);
+            if (!e) {
+                p.missing.push_back(n);
+                found = false;
+            } else if (!dtype_is_float(e->dtype)) {
+                p.wrong_dtype.push_back(n + ": expected F32, F16, BF16 or F64, got " + dtype_name(e->dtype));
+                found = false;
+            }
+            fill.src.push_back(e);
+        }
+        if (!found) return;
+        if (auto problem = check_shape(source, fill.src, t.shape)) {
+            p.wrong_shape.push_back(*problem);
+            return;
+        }
+        p.fills.push_back(std::move(fill));
+    });
+
+    const Family& family = *m.config.family;
+    for (const auto& e : file.tensors()) {
+        if (used.count(e.name)) continue;
+        Captures c;
+        if (std::any_of(layout.ignored.begin(), layout.ignored.end(),
+                        [&](const std::string& pattern) { return match_name(pattern, e.name, c); }))
+            continue;
+        bool checked = false;
+        for (const LayoutBuffer& b : layout.buffers) {
+            if (!match_name(b.name, e.name, c)) continue;
+            const std::optional<Tensor> want =
+                family.buffer(m.config.params, b.kind, std::stoi(c.at("s")), std::stoi(c.at("b")));
+            if (!want) break;  // a buffer of a block this model does not have, or does not need: unexpected
+            checked = true;
+            if (e.shape != want->shape) {
+                p.bad_buffers.push_back(e.name + ": expected " + shape_str(want->shape) + ", got " + shape_str(e.shape));
+                break;
+            }
+            std::vector<float> got(want->numel());
+            file.read_floats(e, got.data());
+            for (int64_t i = 0; i < want->numel(); i++)
+                if (got[i] != (*want)[i]) {
+                    p.bad_buffers.push_back(e.name + ": differs from the one vitrace computes (first at element " +
+                                            std::to_string(i) + ")");
+                    break;
+                }
+            break;
+        }
+        if (!checked) p.unexpected.push_back(e.name);
+    }
+    return p;
+}
+
+// The values of one parameter from its sources.
+void read_fill(const SafetensorsFile& file, const Fill& f) {
+    Tensor& dst = *f.dst;
+    dst.data.resize(dst.numel());
+    if (f.kind == Source::Kind::Whole) {
+        file.read_floats(*f.src[0], dst.ptr());
+    } else if (f.kind == Source::Kind::Rows) {
+        std::vector<float> all(numel(f.src[0]->shape));
+        file.read_floats(*f.src[0], all.data());
+        std::copy_n(all.begin() + f.part * dst.numel(), dst.numel(), dst.data.begin());
+    } else {
+        float* at = dst.ptr();
+        for (const TensorEntry* e : f.src) {
+            file.read_floats(*e, at);
+            at += numel(e->shape);
+        }
+    }
 }
 
 }  // namespace
@@ -97,82 +180,56 @@ LoadReport load_checkpoint(Model& m, const std::string& path, const LoadOptions&
     return load_checkpoint(m, SafetensorsFile::open(path), opts);
 }
 
-LoadReport load_checkpoint(Model& m, const SafetensorsFile& file, const LoadOptions& opts) {
+LoadReport load_checkpoint(Model& m, const SafetensorsFile& file, const LoadOptions& opts,
+                           const std::vector<Layout>* candidates) {
     const std::string head = "checkpoint " + file.what() + " ";
-    const std::string model_name = m.config.name;
-    const bool swin = m.config.family == Family::Swin;
+    const Family& family = *m.config.family;
+    const std::vector<Layout>& all = candidates ? *candidates : layouts();
 
-    const bool file_is_swin = has_prefix(file, "layers.");
-    const bool file_is_vit = has_prefix(file, "blocks.") || file.find("cls_token");
-    if (!swin && file_is_swin && !file_is_vit)
-        throw Error(ErrorKind::Checkpoint, head + "holds Swin weights (tensors named layers.*), but " + model_name +
-                                               " is a ViT: choose a swin_* model");
-    if (swin && file_is_vit && !file_is_swin)
-        throw Error(ErrorKind::Checkpoint, head + "holds ViT weights (tensors named blocks.* and cls_token), but " +
-                                               model_name + " is a Swin Transformer: choose a vit_* model");
-    const SwinLayout layout = swin ? detect_swin_layout(file) : SwinLayout::Timm;
+    // The layouts the file's names point to; a file of another family is refused outright.
+    std::vector<const Layout*> mine, marked;
+    for (const Layout& l : all)
+        if (has_marker(file, l)) marked.push_back(&l);
+    for (const Layout* l : marked)
+        if (l->family == family.name) mine.push_back(l);
+    if (mine.empty() && !marked.empty()) {
+        const Family& other = family_named(marked[0]->family);
+        throw Error(ErrorKind::Checkpoint, head + "holds " + other.display + " weights (" + marked[0]->identified_by +
+                                               "), but " + m.config.name + " is a " + family.display + " model" +
+                                               ": choose a " + other.name + "_* model");
+    }
+    if (mine.empty())  // nothing points anywhere: every layout of the family is a candidate
+        for (const Layout& l : all)
+            if (l.family == family.name) mine.push_back(&l);
+    require(!mine.empty(), ErrorKind::Internal, "no checkpoint layout for the " + family.name + " family");
+
+    // The first layout that fits, else the closest one. Planning needs only
+    // the shapes, so each layout is tried on a shape-only model.
+    std::optional<Plan> best;
+    for (const Layout* l : mine) {
+        Model probe = make_model(m.config);
+        Plan p = plan(probe, file, *l);
+        p.fills.clear();  // they point into the probe
+        if (!best || p.problems() < best->problems()) best = std::move(p);
+        if (best->problems() == 0) break;
+    }
+    if (best->problems() > 0)
+        throw Error(ErrorKind::Checkpoint, head + "does not fit " + m.config.name + " (read as the " +
+                                               best->layout->name + " layout): " + best->describe());
 
     // Fill a fresh copy of the weights; the model keeps its own until all is well.
     Model loaded = make_model(m.config);
-    struct Want {
-        Tensor* dst;
-        const TensorEntry* src;
-    };
-    std::vector<Want> wants;
-    std::vector<std::string> missing, wrong_shape, wrong_dtype, bad_buffers;
-    std::set<std::string> expected;
-    visit_params(loaded, [&](const std::string& name, Tensor& t, ParamKind, int64_t) {
-        const std::string in_file = file_name(name, layout);
-        expected.insert(in_file);
-        const TensorEntry* e = file.find(in_file);
-        if (!e) {
-            missing.push_back(in_file);
-        } else if (e->shape != t.shape) {
-            wrong_shape.push_back(in_file + ": expected " + shape_str(t.shape) + ", got " + shape_str(e->shape));
-        } else if (!dtype_is_float(e->dtype)) {
-            wrong_dtype.push_back(in_file + ": expected F32, F16, BF16 or F64, got " + dtype_name(e->dtype));
-        } else {
-            wants.push_back({&t, e});
-        }
-    });
-    std::vector<std::string> unexpected;
-    for (const auto& t : file.tensors()) {
-        if (expected.count(t.name)) continue;
-        bool is_buffer = false;
-        if (swin) {
-            if (auto problem = check_swin_buffer(file, t, m.config.swin, &is_buffer)) bad_buffers.push_back(*problem);
-        }
-        if (!is_buffer) unexpected.push_back(t.name);
-    }
-
-    std::string problems;
-    auto add = [&](const std::vector<std::string>& items, const std::string& what) {
-        if (items.empty()) return;
-        problems += (problems.empty() ? "" : "; ") + std::to_string(items.size()) + " " + what + " (" +
-                    list_some(items) + ")";
-    };
-    add(missing, "missing");
-    add(unexpected, "unexpected");
-    add(wrong_shape, "with the wrong shape");
-    add(wrong_dtype, "with a non-float dtype");
-    add(bad_buffers, "buffers that do not match the model");
-    if (!problems.empty()) {
-        const std::string layout_note =
-            swin ? std::string(" (read as the ") + (layout == SwinLayout::Timm ? "timm" : "Microsoft") + " layout)" : "";
-        throw Error(ErrorKind::Checkpoint, head + "does not fit " + model_name + layout_note + ": " + problems);
-    }
-
+    const Plan final_plan = plan(loaded, file, *best->layout);
     LoadReport report;
-    report.layout = layout == SwinLayout::Timm ? "timm" : "microsoft";
+    report.layout = best->layout->name;
     std::vector<std::string> nonfinite;
-    for (const Want& w : wants) {
-        w.dst->data.resize(w.dst->numel());
-        file.read_floats(*w.src, w.dst->ptr());
+    for (const Fill& f : final_plan.fills) {
+        read_fill(file, f);
         int64_t bad = 0;
-        for (float v : w.dst->data) bad += !std::isfinite(v);
-        if (bad) nonfinite.push_back(w.src->name + " (" + std::to_string(bad) + ")");
+        for (float v : f.dst->data) bad += !std::isfinite(v);
+        if (bad) nonfinite.push_back(f.src[0]->name + " (" + std::to_string(bad) + ")");
         report.tensors++;
-        report.values += w.dst->numel();
+        report.values += f.dst->numel();
     }
     if (!nonfinite.empty() && !opts.allow_nonfinite)
         throw Error(ErrorKind::Checkpoint, head + "has NaN or infinite values in " + std::to_string(nonfinite.size()) +

@@ -1,16 +1,18 @@
-// Loading a safetensors checkpoint with timm's parameter names into a model.
+// Loading a safetensors checkpoint into a model, through a layout (io/layout.h).
 //
-// Every tensor the model needs must be in the file with its timm shape and a
-// floating-point dtype (F32, F16, BF16 or F64); no other tensor may be, except
-// Swin's relative_position_index and attn_mask buffers, which must then equal
-// what vitrace computes. All
-// problems are gathered and reported together, by name, with the expected and
-// the actual shape. The model's weights change only when everything loaded.
+// The loader tries the layouts of the model's family that the file's names
+// point to, and takes the first one that fits: every tensor the model needs
+// is in the file, with its shape and a floating-point dtype (F32, F16, BF16 or
+// F64), and no other tensor is, except the layout's buffers, which must equal
+// what vitrace computes, and the tensors it ignores. When none fits, the
+// closest one's problems are reported together, by name, with the expected
+// and the actual shape. The model's weights change only when everything loaded.
 #pragma once
 
 #include <string>
 
 #include "core/model.h"
+#include "io/layout.h"
 #include "io/safetensors.h"
 
 namespace vitrace {
@@ -20,13 +22,13 @@ struct LoadOptions {
 };
 
 struct LoadReport {
-    // How the file names its tensors: "timm", or for Swin possibly "microsoft"
-    // (the original release: patch merging at the end of each stage, head.*).
-    std::string layout;
-    int64_t tensors = 0, values = 0;
+    std::string layout;  // the layout that matched: "timm", "microsoft", ...
+    int64_t tensors = 0, values = 0;  // parameters filled, and their values
 };
 
 LoadReport load_checkpoint(Model& m, const std::string& path, const LoadOptions& opts = {});
-LoadReport load_checkpoint(Model& m, const SafetensorsFile& file, const LoadOptions& opts = {});
+// `candidates`: the layouts to try; layouts() when none are given.
+LoadReport load_checkpoint(Model& m, const SafetensorsFile& file, const LoadOptions& opts = {},
+                           const std::vector<Layout>* candidates = nullptr);
 
 }  // namespace vitrace

@@ -9,10 +9,10 @@ namespace {
 
 // A small streaming writer: the steps can hold hundreds of megabytes of
 // values, so they go out through one buffer instead of a JSON tree.
-class Writer {
+class JsonStream {
 public:
-    explicit Writer(std::FILE* f) : f_(f) { buf_.reserve(kChunk + 4096); }
-    ~Writer() { flush(); }
+    explicit JsonStream(std::FILE* f) : f_(f) { buf_.reserve(kChunk + 4096); }
+    ~JsonStream() { flush(); }
 
     void raw(std::string_view s) {
         buf_.append(s);
@@ -51,33 +51,31 @@ private:
 
 }  // namespace
 
+nlohmann::ordered_json config_json(const ConfigValue& v) {
+    return std::visit(
+        [](const auto& x) -> nlohmann::ordered_json {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::vector<ConfigRecord>>) {
+                nlohmann::ordered_json list = nlohmann::ordered_json::array();
+                for (const ConfigRecord& r : x) list.push_back(config_json(r));
+                return list;
+            } else {
+                return x;
+            }
+        },
+        v.value);
+}
+
+nlohmann::ordered_json config_json(const ConfigRecord& r) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : r) j[key] = config_json(value);
+    return j;
+}
+
 nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& weights) {
-    nlohmann::ordered_json config;
-    if (cfg.family == Family::ViT) {
-        const VitConfig& v = cfg.vit;
-        config = {{"image_size", v.image_size}, {"patch", v.patch},     {"width", v.width},
-                  {"depth", v.depth},           {"heads", v.heads},     {"mlp_ratio", v.mlp_ratio},
-                  {"pool", v.pool == Pool::Token ? "token" : "mean"},   {"classes", v.classes},
-                  {"norm_eps", v.norm_eps},     {"tokens", v.tokens()}, {"head_dim", v.head_dim()},
-                  {"hidden", v.hidden()}};
-    } else {
-        const SwinConfig& w = cfg.swin;
-        nlohmann::ordered_json stages = nlohmann::ordered_json::array();
-        for (int s = 0; s < w.stages(); s++)
-            stages.push_back({{"resolution", w.resolution(s)},
-                              {"channels", w.channels(s)},
-                              {"depth", w.depths[s]},
-                              {"heads", w.heads[s]},
-                              {"window", w.window_at(s)},
-                              {"shift", w.shift_at(s)},
-                              {"windows", (w.resolution(s) / w.window_at(s)) * (w.resolution(s) / w.window_at(s))}});
-        config = {{"image_size", w.image_size}, {"patch", w.patch},         {"embed_dim", w.embed_dim},
-                  {"depths", w.depths},         {"heads", w.heads},         {"window", w.window},
-                  {"mlp_ratio", w.mlp_ratio},   {"classes", w.classes},     {"norm_eps", w.norm_eps},
-                  {"stages", stages}};
-    }
+    const nlohmann::ordered_json config = config_json(config_record(cfg));
     nlohmann::ordered_json m = {{"name", cfg.name},
-                                {"family", family_name(cfg.family)},
+                                {"family", cfg.family->name},
                                 {"config", config},
                                 {"parameters", param_count(cfg)},
                                 {"trained", weights.trained},
@@ -90,7 +88,7 @@ nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& wei
 void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const nlohmann::ordered_json& input,
                       const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top,
                       const nlohmann::ordered_json* extra) {
-    Writer w(f);
+    JsonStream w(f);
     w.raw("{\"format\":\"");
     w.raw(kTraceFormat);
     w.raw("\",\"model\":");

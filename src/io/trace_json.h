@@ -22,6 +22,10 @@ struct WeightsInfo {
     uint64_t seed = 0;
 };
 
+// A config read back (core/config.h) as JSON.
+nlohmann::ordered_json config_json(const ConfigRecord& r);
+nlohmann::ordered_json config_json(const ConfigValue& v);
+
 // The "model" object: name, family, config, parameter count and the weights.
 nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& weights);
 

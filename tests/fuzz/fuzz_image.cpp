@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "io/image.h"
+#include "pipeline/preprocess.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {

@@ -22,23 +22,23 @@ vitrace::ModelConfig small(const char* name, vitrace::ConfigOverrides o) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const vitrace::ModelConfig vit = [] {
         vitrace::ConfigOverrides o;
-        o.image_size = 8;
-        o.patch = 4;
-        o.width = 8;
-        o.depths = std::vector<int>{1};
-        o.heads = std::vector<int>{2};
-        o.classes = 3;
+        o["--image-size"] = vitrace::FlagValue{8};
+        o["--patch"] = vitrace::FlagValue{4};
+        o["--width"] = vitrace::FlagValue{8};
+        o["--depth"] = vitrace::FlagValue{1};
+        o["--heads"] = vitrace::FlagValue{2};
+        o["--classes"] = vitrace::FlagValue{3};
         return small("vit_tiny_patch16_224", o);
     }();
     static const vitrace::ModelConfig swin = [] {
         vitrace::ConfigOverrides o;
-        o.image_size = 16;
-        o.patch = 2;
-        o.width = 4;
-        o.depths = std::vector<int>{2, 1};
-        o.heads = std::vector<int>{1, 2};
-        o.window = 4;
-        o.classes = 3;
+        o["--image-size"] = vitrace::FlagValue{16};
+        o["--patch"] = vitrace::FlagValue{2};
+        o["--width"] = vitrace::FlagValue{4};
+        o["--depth"] = vitrace::FlagValue{2, 1};
+        o["--heads"] = vitrace::FlagValue{1, 2};
+        o["--window"] = vitrace::FlagValue{4};
+        o["--classes"] = vitrace::FlagValue{3};
         return small("swin_tiny_patch4_window7_224", o);
     }();
     try {

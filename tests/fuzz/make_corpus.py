@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """Writes the fuzzers' seed corpora (run with Debian's python3-torch):
 
-    /usr/bin/python3 tests/fuzz/make_corpus.py
+    /usr/bin/python3 tests/fuzz/make_corpus.py --vitrace build/vitrace
 
 corpus/safetensors: checkpoints that fit the fuzz targets' small ViT and Swin
 (timm and Microsoft layouts, F32/F16/BF16), plus a few near-misses, so that
-mutations start from files that reach deep into the loader.
+mutations start from files that reach deep into the loader. Like the fuzz
+targets, the models are built-in ones with overrides; their configurations come
+from `vitrace models --json`.
 corpus/image: copies of the small PNG and JPEG test images.
 """
 
+import argparse
 import os
 import shutil
 import struct
@@ -25,14 +28,17 @@ OUT = os.path.join(HERE, "corpus")
 
 
 def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vitrace", required=True, help="the vitrace binary, for its built-in model configurations")
+    a = ap.parse_args()
     st = os.path.join(OUT, "safetensors")
     os.makedirs(st, exist_ok=True)
     gen = torch.Generator().manual_seed(0)
     # The same configurations as fuzz_safetensors.cpp.
-    vit = models.VisionTransformer(models.vit_config("vit_tiny_patch16_224", image_size=8, patch=4, width=8, depth=1,
-                                                     heads=2, classes=3))
-    swin = models.SwinTransformer(models.swin_config("swin_tiny_patch4_window7_224", image_size=16, patch=2, embed_dim=4,
-                                                     depths=[2, 1], heads=[1, 2], window=4, classes=3))
+    vit = models.VisionTransformer(models.vit_config(a.vitrace, "vit_tiny_patch16_224", image_size=8, patch=4, width=8,
+                                                     depth=1, heads=2, classes=3))
+    swin = models.SwinTransformer(models.swin_config(a.vitrace, "swin_tiny_patch4_window7_224", image_size=16, patch=2,
+                                                     embed_dim=4, depths=[2, 1], heads=[1, 2], window=4, classes=3))
     for m in (vit, swin):
         models.randomize(m, gen)
     vit_sd = {k: v.numpy() for k, v in vit.state_dict().items()}

@@ -1,9 +1,10 @@
-// Every recorded step against the tensors PyTorch computed for it.
+// Every recorded step against the tensors our PyTorch port of timm computed for it.
 //
 // The fixtures in this directory come from tests/reference/make_goldens.py:
 // a config (NAME.json), an input image, timm-named random weights and, for each
-// of vitrace's step names, the tensor PyTorch computed. This test runs vitrace
-// on the same image and weights and holds every step to its golden tensor.
+// of vitrace's step names, the tensor that the PyTorch port of timm in
+// tests/reference/models.py computed. This test runs vitrace on the same image
+// and weights and holds every step to its golden tensor.
 #define BOOST_TEST_MODULE vitrace golden tests
 #include <boost/test/unit_test.hpp>
 
@@ -16,6 +17,7 @@
 #include "../test_util.h"
 #include "core/model.h"
 #include "io/checkpoint.h"
+#include "pipeline/preprocess.h"
 #include "io/image.h"
 #include "io/safetensors.h"
 
@@ -34,28 +36,21 @@ std::vector<std::string> fixtures() {
     return names;
 }
 
+// The fixture's overrides are named as model.config names them: each is set
+// through the family's field of that name.
 ModelConfig fixture_config(const nlohmann::json& j) {
     ModelConfig cfg = find_model(j["model"].get<std::string>());
     ConfigOverrides o;
-    const auto& ov = j["overrides"];
-    auto get = [&](const char* key, std::optional<int>& dst) {
-        if (ov.contains(key)) dst = ov[key].get<int>();
-    };
-    get("image_size", o.image_size);
-    get("patch", o.patch);
-    get("width", o.width);
-    get("embed_dim", o.width);
-    get("window", o.window);
-    auto list = [&](const char* key, std::optional<std::vector<int>>& dst) {
-        if (!ov.contains(key)) return;
-        dst = ov[key].is_array() ? ov[key].get<std::vector<int>>() : std::vector<int>{ov[key].get<int>()};
-    };
-    list("depth", o.depths);
-    list("depths", o.depths);
-    list("heads", o.heads);
-    get("classes", o.classes);
-    if (ov.contains("mlp_ratio")) o.mlp_ratio = ov["mlp_ratio"].get<double>();
-    if (ov.contains("pool")) o.pool = ov["pool"] == "mean" ? Pool::Mean : Pool::Token;
+    for (const auto& [key, value] : j["overrides"].items()) {
+        const ConfigField* field = cfg.family->field_by_json(key);
+        BOOST_REQUIRE_MESSAGE(field && !field->flag.empty(), "fixture override " << key << " is no config field");
+        FlagValue v;
+        if (value.is_array()) v.ints = value.get<std::vector<int>>();
+        else if (value.is_string()) v.word = value.get<std::string>();
+        else if (field->kind == FlagKind::Number) v.number = value.get<double>();
+        else v.ints = {value.get<int>()};
+        o[field->flag.substr(0, field->flag.find(','))] = v;
+    }
     apply_overrides(cfg, o);
     return cfg;
 }

@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""Writes the golden fixtures in tests/golden/ with PyTorch (Debian's python3-torch).
+"""Writes the golden fixtures in tests/golden/ with our PyTorch port of timm
+(models.py, on Debian's python3-torch).
 
-    /usr/bin/python3 tests/reference/make_goldens.py
+    /usr/bin/python3 tests/reference/make_goldens.py --vitrace build/vitrace
 
-For each fixture below it writes, in tests/golden/:
+Each fixture is a built-in model with overrides, which test_golden.cpp applies
+to vitrace's own configuration of that model; the port starts from the same
+one, read from `vitrace models --json`.
+
+For each fixture it writes, in tests/golden/:
     NAME.json                 the model name, config overrides, mean and std
     NAME.png                  the input image, already at the input size
     NAME.safetensors          random weights under timm's names (Swin: also
@@ -13,6 +18,7 @@ The files are small (tens of kB) and committed; tests/golden/test_golden.cpp
 compares every step of vitrace's trace against them.
 """
 
+import argparse
 import json
 import os
 import sys
@@ -42,15 +48,15 @@ FIXTURES = [
 ]
 
 
-def make(fx):
+def make(vitrace, fx):
     gen = torch.Generator().manual_seed(fx["seed"])
     rng = np.random.default_rng(fx["seed"])
     swin = fx["model"].startswith("swin")
     if swin:
-        cfg = models.swin_config(fx["model"], **fx["overrides"])
+        cfg = models.swin_config(vitrace, fx["model"], **fx["overrides"])
         model = models.SwinTransformer(cfg).eval()
     else:
-        cfg = models.vit_config(fx["model"], **fx["overrides"])
+        cfg = models.vit_config(vitrace, fx["model"], **fx["overrides"])
         model = models.VisionTransformer(cfg).eval()
     models.randomize(model, gen)
 
@@ -82,6 +88,9 @@ def make(fx):
 
 
 if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vitrace", required=True, help="the vitrace binary, for its built-in model configurations")
+    a = ap.parse_args()
     torch.set_num_threads(1)
     for fx in FIXTURES:
-        make(fx)
+        make(a.vitrace, fx)

@@ -1,6 +1,6 @@
-"""Reference models in PyTorch, with timm's module names and parameter shapes,
-so that their state_dict keys are the names vitrace loads and their forward
-hooks line up with vitrace's step names.
+"""Our PyTorch port of timm's ViT and Swin, with timm's module names and
+parameter shapes, so that their state_dict keys are the names vitrace loads and
+their forward hooks line up with vitrace's step names.
 
 Debian ships no timm, so these follow timm's published definitions
 (VisionTransformer in timm/models/vision_transformer.py): pre-norm blocks,
@@ -12,28 +12,34 @@ pooling over the patch tokens followed by fc_norm.
 operations and returns every intermediate under vitrace's step name.
 """
 
+import json
 import math
+import subprocess
 from collections import OrderedDict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# timm's configurations of the built-in models.
-VIT_CONFIGS = {
-    "vit_tiny_patch16_224": dict(patch=16, width=192, depth=12, heads=3),
-    "vit_small_patch16_224": dict(patch=16, width=384, depth=12, heads=6),
-    "vit_base_patch16_224": dict(patch=16, width=768, depth=12, heads=12),
-    "vit_base_patch32_224": dict(patch=32, width=768, depth=12, heads=12),
-    "vit_large_patch16_224": dict(patch=16, width=1024, depth=24, heads=16),
+# The fields each family's constructor takes, named as in the config of
+# `vitrace models --json`. The others there (norm_eps, and sizes derived from
+# these) are left out, so that an override cannot leave a derived size stale.
+CONFIG_FIELDS = {
+    "vit": ("image_size", "patch", "width", "depth", "heads", "mlp_ratio", "pool", "classes"),
+    "swin": ("image_size", "patch", "embed_dim", "depths", "heads", "window", "mlp_ratio", "classes"),
 }
 
 
-def vit_config(name, **overrides):
-    cfg = dict(image_size=224, mlp_ratio=4.0, pool="token", classes=1000)
-    cfg.update(VIT_CONFIGS[name])
-    cfg.update(overrides)
-    return cfg
+def builtin_configs(vitrace, family):
+    """{name: config} of the built-in models of `family` ("vit" or "swin"), read
+    from `vitrace models --json`: the binary keeps the one list of models, so
+    the port builds exactly what vitrace means by a name."""
+    listed = json.loads(subprocess.check_output([vitrace, "models", "--json"], text=True))
+    return {m["name"]: {k: m["config"][k] for k in CONFIG_FIELDS[family]} for m in listed if m["family"] == family}
+
+
+def vit_config(vitrace, name, **overrides):
+    return dict(builtin_configs(vitrace, "vit")[name], **overrides)
 
 
 class Attention(nn.Module):
@@ -214,21 +220,8 @@ def vit_steps(model, x):
 # timm and torchvision: a stage whose grid is no larger than the window uses the
 # whole grid as its window and does not shift.
 
-SWIN_CONFIGS = {
-    "swin_tiny_patch4_window7_224": dict(embed_dim=96, depths=[2, 2, 6, 2], heads=[3, 6, 12, 24], window=7),
-    "swin_small_patch4_window7_224": dict(embed_dim=96, depths=[2, 2, 18, 2], heads=[3, 6, 12, 24], window=7),
-    "swin_base_patch4_window7_224": dict(embed_dim=128, depths=[2, 2, 18, 2], heads=[4, 8, 16, 32], window=7),
-    "swin_large_patch4_window7_224": dict(embed_dim=192, depths=[2, 2, 18, 2], heads=[6, 12, 24, 48], window=7),
-    "swin_base_patch4_window12_384": dict(embed_dim=128, depths=[2, 2, 18, 2], heads=[4, 8, 16, 32], window=12,
-                                          image_size=384),
-}
-
-
-def swin_config(name, **overrides):
-    cfg = dict(image_size=224, patch=4, mlp_ratio=4.0, classes=1000)
-    cfg.update(SWIN_CONFIGS[name])
-    cfg.update(overrides)
-    return cfg
+def swin_config(vitrace, name, **overrides):
+    return dict(builtin_configs(vitrace, "swin")[name], **overrides)
 
 
 def rel_pos_index(M):

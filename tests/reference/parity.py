@@ -1,17 +1,19 @@
 #!/usr/bin/python3
-"""Full-size logit parity: vitrace against PyTorch on the same timm-named weights.
+"""Full-size logit parity: vitrace against our PyTorch port of timm
+(models.py) on the same timm-named weights.
 
     /usr/bin/python3 tests/reference/parity.py --vitrace build/vitrace --model vit_tiny_patch16_224 \
         --workdir /tmp/parity [--dtype F32|F16|BF16] [--layout timm|microsoft] [--tolerance 1e-4]
 
-It builds the reference model (models.py) at the model's real size, gives it
-seeded random weights, writes them as a safetensors checkpoint with timm's
-names (for Swin, in timm's or the original Microsoft layout), draws a test
-image at the model's input size, and runs
+It builds the model in the port at its real size (the configuration that
+`vitrace models --json` lists for it), gives it seeded random weights, writes
+them as a safetensors checkpoint with timm's names (for Swin, in timm's or the
+original Microsoft layout), draws a test image at the model's input size, and
+runs
 
     vitrace trace --model M --weights W --image IMG --mean ... --std ... --values none -o out.json
 
-then compares output.logits with PyTorch's, printing the largest difference.
+then compares output.logits with the port's, printing the largest difference.
 Exit 0: within tolerance; 1: not; 77: PyTorch is not installed (ctest: skipped).
 Large checkpoints are written to --workdir, never to the repository.
 """
@@ -35,14 +37,15 @@ import models  # noqa: E402
 import refio  # noqa: E402
 
 
-def build(name, seed):
+def build(vitrace, name, seed):
     gen = torch.Generator().manual_seed(seed)
-    if name in models.VIT_CONFIGS:
-        model = models.VisionTransformer(models.vit_config(name))
-    elif name in models.SWIN_CONFIGS:
-        model = models.SwinTransformer(models.swin_config(name))
+    vit, swin = models.builtin_configs(vitrace, "vit"), models.builtin_configs(vitrace, "swin")
+    if name in vit:
+        model = models.VisionTransformer(vit[name])
+    elif name in swin:
+        model = models.SwinTransformer(swin[name])
     else:
-        sys.exit(f"parity: no reference for model {name}")
+        sys.exit(f"parity: {vitrace} has no model {name} (see `vitrace models`)")
     models.randomize(model, gen)
     return model.eval()
 
@@ -66,10 +69,10 @@ def main():
     out = os.path.join(a.workdir, tag + ".json")
     mean, std = [0.5, 0.45, 0.4], [0.25, 0.3, 0.2]
 
-    model = build(a.model, a.seed)
+    model = build(a.vitrace, a.model, a.seed)
     state = {k: v.numpy() for k, v in model.state_dict().items()}
     if a.dtype != "F32":
-        # PyTorch computes with exactly the values the file holds.
+        # The port computes with exactly the values the file holds.
         held = {k: (v.astype(np.float16).astype(np.float32) if a.dtype == "F16" else refio.bf16_round(v))
                 for k, v in state.items()}
         model.load_state_dict({k: torch.from_numpy(v) for k, v in held.items()})

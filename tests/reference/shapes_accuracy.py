@@ -2,8 +2,8 @@
 """Accuracy of the shipped vit_shapes and swin_shapes as vitrace runs them:
 draws fresh images, writes each as a PNG, runs `vitrace trace` on it and reads
 the label of output.top5[0]. So the whole path is checked, PNG decoding and
-vitrace's own preprocessing included, not only the PyTorch models that
-data/train_shapes.py measured.
+vitrace's own preprocessing included, not only the models in our PyTorch
+port of timm (models.py) that data/train_shapes.py measured.
 
     /usr/bin/python3 tests/reference/shapes_accuracy.py --vitrace build/vitrace [--n 500] [--seed 7]
 

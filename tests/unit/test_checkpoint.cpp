@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_util.h"
+#include "core/swin.h"
+#include "core/vit.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 
@@ -29,12 +31,12 @@ namespace {
 Model tiny_vit(uint64_t seed) {
     ModelConfig cfg = find_model("vit_tiny_patch16_224");
     ConfigOverrides o;
-    o.image_size = 32;
-    o.patch = 16;
-    o.width = 8;
-    o.depths = {1};
-    o.heads = {2};
-    o.classes = 3;
+    o["--image-size"] = FlagValue{32};
+    o["--patch"] = FlagValue{16};
+    o["--width"] = FlagValue{8};
+    o["--depth"] = FlagValue{1};
+    o["--heads"] = FlagValue{2};
+    o["--classes"] = FlagValue{3};
     apply_overrides(cfg, o);
     Model m = make_model(cfg);
     init_random(m, seed);
@@ -157,7 +159,7 @@ BOOST_AUTO_TEST_CASE(whole_file_loads_exactly) {
     BOOST_TEST(report.layout == "timm");
     BOOST_TEST(report.tensors == (int64_t)params_of(source).size());
     BOOST_TEST(report.values == param_count(source.config));
-    BOOST_TEST(m.vit.pos_embed.shape == (Shape{1, 5, 8}));
+    BOOST_TEST(m.as<VitWeights>().pos_embed.shape == (Shape{1, 5, 8}));
 
     // Into a model with shape-only weights, as the command line loads them.
     Model empty = make_model(source.config);
@@ -247,15 +249,15 @@ BOOST_AUTO_TEST_CASE(swin_file_for_a_vit_model) {
     check_params_refused({{"patch_embed.proj.weight", &t},
                           {"layers.0.blocks.0.attn.qkv.weight", &t},
                           {"layers.0.downsample.reduction.weight", &t}},
-                         {"holds Swin weights (tensors named layers.*)", "is a ViT: choose a swin_* model"});
+                         {"holds Swin weights (tensors named layers.*)", "is a ViT model: choose a swin_* model"});
 }
 
 BOOST_AUTO_TEST_CASE(nonfinite_values_are_refused_unless_allowed) {
     TempDir dir;
     Model source = tiny_vit(1);
-    source.vit.pos_embed[3] = std::numeric_limits<float>::quiet_NaN();
-    source.vit.head.bias[0] = std::numeric_limits<float>::infinity();
-    source.vit.head.bias[2] = -std::numeric_limits<float>::infinity();
+    source.as<VitWeights>().pos_embed[3] = std::numeric_limits<float>::quiet_NaN();
+    source.as<VitWeights>().head.bias[0] = std::numeric_limits<float>::infinity();
+    source.as<VitWeights>().head.bias[2] = -std::numeric_limits<float>::infinity();
     const std::string path = dir.write("nan.safetensors", make_safetensors(params_of(source)));
 
     Model m = tiny_vit(2);
@@ -264,9 +266,9 @@ BOOST_AUTO_TEST_CASE(nonfinite_values_are_refused_unless_allowed) {
     LoadOptions allow;
     allow.allow_nonfinite = true;
     load_checkpoint(m, path, allow);
-    BOOST_TEST(std::isnan(m.vit.pos_embed[3]));
-    BOOST_TEST(std::isinf(m.vit.head.bias[2]));
-    BOOST_TEST(m.vit.pos_embed[4] == source.vit.pos_embed[4]);
+    BOOST_TEST(std::isnan(m.as<VitWeights>().pos_embed[3]));
+    BOOST_TEST(std::isinf(m.as<VitWeights>().head.bias[2]));
+    BOOST_TEST(m.as<VitWeights>().pos_embed[4] == source.as<VitWeights>().pos_embed[4]);
 }
 
 BOOST_AUTO_TEST_CASE(unreadable_files_are_checkpoint_errors) {

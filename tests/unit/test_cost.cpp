@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "../test_util.h"
+#include "core/swin.h"
+#include "core/vit.h"
 #include "core/cost.h"
 
 using namespace vitrace;
@@ -13,13 +15,13 @@ BOOST_AUTO_TEST_CASE(vit_msa_is_4NC2_plus_2N2C) {
     for (const char* name : {"vit_tiny_patch16_224", "vit_base_patch16_224", "vit_base_patch32_224"}) {
         const ModelConfig cfg = find_model(name);
         const ModelCost c = model_cost(cfg);
-        const int64_t N = cfg.vit.tokens(), C = cfg.vit.width, hidden = cfg.vit.hidden();
-        BOOST_REQUIRE_EQUAL(c.layers.size(), (size_t)cfg.vit.depth);
+        const int64_t N = cfg.as<VitConfig>().tokens(), C = cfg.as<VitConfig>().width, hidden = cfg.as<VitConfig>().hidden();
+        BOOST_REQUIRE_EQUAL(c.layers.size(), (size_t)cfg.as<VitConfig>().depth);
         for (const LayerCost& l : c.layers) {
             BOOST_CHECK_EQUAL(l.projection_macs + l.attention_macs, 4 * N * C * C + 2 * N * N * C);
             BOOST_CHECK_EQUAL(l.attention_macs, 2 * N * N * C);
             BOOST_CHECK_EQUAL(l.mlp_macs, 2 * N * C * hidden);
-            BOOST_CHECK_EQUAL(l.matrices, cfg.vit.heads);
+            BOOST_CHECK_EQUAL(l.matrices, cfg.as<VitConfig>().heads);
             BOOST_CHECK_EQUAL(l.matrix_side, N);
         }
     }
@@ -28,7 +30,7 @@ BOOST_AUTO_TEST_CASE(vit_msa_is_4NC2_plus_2N2C) {
 BOOST_AUTO_TEST_CASE(swin_wmsa_is_4hwC2_plus_2M2hwC) {
     for (const char* name : {"swin_tiny_patch4_window7_224", "swin_base_patch4_window12_384"}) {
         const ModelConfig cfg = find_model(name);
-        const SwinConfig& w = cfg.swin;
+        const SwinConfig& w = cfg.as<SwinConfig>();
         const ModelCost c = model_cost(cfg);
         BOOST_REQUIRE_EQUAL(c.layers.size(), (size_t)w.stages());
         for (int s = 0; s < w.stages(); s++) {
@@ -60,12 +62,12 @@ BOOST_AUTO_TEST_CASE(counted_macs_equal_a_real_run) {
     // The shape-only count and a run that computes every value count the same.
     ModelConfig cfg = find_model("swin_tiny_patch4_window7_224");
     ConfigOverrides o;
-    o.image_size = 32;
-    o.patch = 2;
-    o.width = 8;
-    o.depths = std::vector<int>{2, 2};
-    o.heads = std::vector<int>{2, 2};
-    o.window = 4;
+    o["--image-size"] = FlagValue{32};
+    o["--patch"] = FlagValue{2};
+    o["--width"] = FlagValue{8};
+    o["--depth"] = FlagValue{2, 2};
+    o["--heads"] = FlagValue{2, 2};
+    o["--window"] = FlagValue{4};
     apply_overrides(cfg, o);
     Model m = make_model(cfg);
     init_random(m, 1);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "io/image.h"
+#include "pipeline/preprocess.h"
 #include "../test_util.h"
 
 using namespace vitrace;

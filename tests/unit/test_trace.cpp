@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(values_modes) {
         TraceOptions o;
         o.values = mode;
         Trace tr(o);
-        tr.record("a", "op", t, {"x", "y"});
+        tr.record({Role::Norm}, "op", t, {"x", "y"});
         const size_t want = mode == ValuesMode::None ? 0 : mode == ValuesMode::Summary ? kSummaryValues : 20;
         BOOST_CHECK_EQUAL(tr.steps()[0].values.size(), want);
         BOOST_CHECK(tr.steps()[0].values_mode == mode);
@@ -93,8 +93,8 @@ BOOST_AUTO_TEST_CASE(steps_patterns_pick_full_values) {
     o.full_steps = {"blocks.1.*", "nothing.matches"};
     Trace tr(o);
     const Tensor t = Tensor::from({20}, std::vector<float>(20, 1.0f));
-    tr.record("blocks.0.norm1", "layernorm", t, {"C"});
-    tr.record("blocks.1.norm1", "layernorm", t, {"C"});
+    tr.record({Role::Norm1, -1, 0}, "layernorm", t, {"C"});
+    tr.record({Role::Norm1, -1, 1}, "layernorm", t, {"C"});
     BOOST_CHECK(tr.steps()[0].values_mode == ValuesMode::Summary);  // never more than summary outside the patterns
     BOOST_CHECK_EQUAL(tr.steps()[0].values.size(), (size_t)kSummaryValues);
     BOOST_CHECK(tr.steps()[1].values_mode == ValuesMode::Full);
@@ -105,8 +105,8 @@ BOOST_AUTO_TEST_CASE(steps_patterns_pick_full_values) {
 BOOST_AUTO_TEST_CASE(each_step_gets_its_own_macs) {
     Trace tr;
     count_macs(100);
-    tr.record("first", "op", Tensor::zeros({1}), {"x"});
-    tr.record("second", "op", Tensor::zeros({1}), {"x"});
+    tr.record({Role::Patchify}, "op", Tensor::zeros({1}), {"x"});
+    tr.record({Role::PatchProj}, "op", Tensor::zeros({1}), {"x"});
     BOOST_CHECK_EQUAL(tr.steps()[0].macs, 100);
     BOOST_CHECK_EQUAL(tr.steps()[1].macs, 0);
     BOOST_CHECK_EQUAL(tr.steps()[1].index, 1);
@@ -114,14 +114,47 @@ BOOST_AUTO_TEST_CASE(each_step_gets_its_own_macs) {
 
 BOOST_AUTO_TEST_CASE(dims_must_name_every_axis) {
     Trace tr;
-    BOOST_CHECK_THROW(tr.record("bad", "op", Tensor::zeros({2, 3}), {"x"}), Error);
+    BOOST_CHECK_THROW(tr.record({Role::Head}, "op", Tensor::zeros({2, 3}), {"x"}), Error);
 }
 
 BOOST_AUTO_TEST_CASE(shape_only_steps_have_no_values) {
     Trace tr;
-    tr.record("s", "op", Tensor::shape_only({3, 4}), {"a", "b"});
+    tr.record({Role::Pool}, "op", Tensor::shape_only({3, 4}), {"a", "b"});
     BOOST_CHECK(!tr.steps()[0].computed);
     BOOST_CHECK(tr.steps()[0].values.empty());
+}
+
+BOOST_AUTO_TEST_CASE(step_names_are_timm_module_paths) {
+    BOOST_CHECK_EQUAL(step_name({Role::PatchProj}), "patch_embed.proj");
+    BOOST_CHECK_EQUAL(step_name({Role::Qkv, -1, 3}), "blocks.3.attn.qkv");
+    BOOST_CHECK_EQUAL(step_name({Role::Mask, 1, 0}), "layers.1.blocks.0.attn_mask");
+    BOOST_CHECK_EQUAL(step_name({Role::Merge, 2}), "layers.2.downsample.merge");
+    BOOST_CHECK_EQUAL(step_name({Role::HeadFc}), "head.fc");
+    BOOST_CHECK_EQUAL(layer_name({Role::Softmax, 1, 0}), "layers.1");
+    BOOST_CHECK_EQUAL(layer_name({Role::Softmax, -1, 7}), "blocks.7");
+    BOOST_CHECK_EQUAL(layer_name({Role::Norm}), "");
+}
+
+BOOST_AUTO_TEST_CASE(steps_carry_where_they_stand) {
+    Trace tr;
+    tr.record({Role::Softmax, 1, 1, 7, 3}, "softmax", Tensor::zeros({1}), {"x"});
+    const Step& s = tr.steps()[0];
+    BOOST_CHECK_EQUAL(s.name, "layers.1.blocks.1.attn.softmax");
+    BOOST_CHECK(s.at == (StepAt{Role::Softmax, 1, 1, 7, 3}));
+    BOOST_CHECK(tr.find(StepAt{Role::Softmax, 1, 1, 7, 3}) == &s);
+}
+
+BOOST_AUTO_TEST_CASE(roles_pick_full_values) {
+    TraceOptions o;
+    o.values = ValuesMode::None;
+    o.full_roles = {Role::Softmax};
+    Trace tr(o);
+    const Tensor t = Tensor::from({20}, std::vector<float>(20, 1.0f));
+    tr.record({Role::Scale, -1, 0}, "scale", t, {"C"});
+    tr.record({Role::Softmax, -1, 0}, "softmax", t, {"C"});
+    BOOST_CHECK(tr.steps()[0].values_mode == ValuesMode::None);
+    BOOST_CHECK(tr.steps()[1].values_mode == ValuesMode::Full);
+    BOOST_CHECK_EQUAL(tr.steps()[1].values.size(), 20u);
 }
 
 BOOST_AUTO_TEST_CASE(values_mode_names) {

@@ -2,6 +2,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "../test_util.h"
+#include "core/swin.h"
+#include "core/vit.h"
 #include "core/model.h"
 #include "core/window.h"
 
@@ -60,6 +62,32 @@ BOOST_AUTO_TEST_CASE(cyclic_shift_round_trip_on_a_feature_map) {
     check_close("shift round trip", back, x, test::kExact);
 }
 
+BOOST_AUTO_TEST_CASE(relative_coords_m2) {
+    // tokens 0 = (0,0), 1 = (0,1), 2 = (1,0), 3 = (1,1); offsets[a, b] = (ya - yb, xa - xb)
+    Tensor offsets;
+    relative_coords(offsets, 2);
+    check_close("offsets M=2", offsets,
+                Tensor::from({4, 4, 2}, {0, 0,  0, -1, -1, 0,  -1, -1,  //
+                                         0, 1,  0, 0,  -1, 1,  -1, 0,   //
+                                         1, 0,  1, -1, 0,  0,  0,  -1,  //
+                                         1, 1,  1, 0,  0,  1,  0,  0}),
+                test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(relative_coords_m3_spans_minus_two_to_two) {
+    Tensor offsets;
+    relative_coords(offsets, 3);
+    BOOST_REQUIRE(offsets.shape == Shape({9, 9, 2}));
+    // token 8 = (2,2) seen from token 0 = (0,0), and the other way round
+    BOOST_CHECK_EQUAL(offsets[(8 * 9 + 0) * 2], 2);
+    BOOST_CHECK_EQUAL(offsets[(8 * 9 + 0) * 2 + 1], 2);
+    BOOST_CHECK_EQUAL(offsets[(0 * 9 + 8) * 2], -2);
+    BOOST_CHECK_EQUAL(offsets[(0 * 9 + 8) * 2 + 1], -2);
+    // token 5 = (1,2) from token 1 = (0,1): one down, one right
+    BOOST_CHECK_EQUAL(offsets[(5 * 9 + 1) * 2], 1);
+    BOOST_CHECK_EQUAL(offsets[(5 * 9 + 1) * 2 + 1], 1);
+}
+
 BOOST_AUTO_TEST_CASE(relative_position_index_m2) {
     // tokens (0,0) (0,1) (1,0) (1,1); index = (dy + 1)·3 + (dx + 1)
     Tensor index;
@@ -106,6 +134,36 @@ BOOST_AUTO_TEST_CASE(relative_position_bias_gathers_from_the_table) {
         }
 }
 
+BOOST_AUTO_TEST_CASE(shifted_window_regions_8x8_window4_shift2) {
+    // Rows and columns fall in [0, 4) -> 0, [4, 6) -> 1, [6, 8) -> 2; label = 3·row region + column region.
+    Tensor labels;
+    shifted_window_regions(labels, 8, 8, 4, 2);
+    check_close("regions", labels,
+                Tensor::from({8, 8}, {0, 0, 0, 0, 1, 1, 2, 2,  //
+                                      0, 0, 0, 0, 1, 1, 2, 2,  //
+                                      0, 0, 0, 0, 1, 1, 2, 2,  //
+                                      0, 0, 0, 0, 1, 1, 2, 2,  //
+                                      3, 3, 3, 3, 4, 4, 5, 5,  //
+                                      3, 3, 3, 3, 4, 4, 5, 5,  //
+                                      6, 6, 6, 6, 7, 7, 8, 8,  //
+                                      6, 6, 6, 6, 7, 7, 8, 8}),
+                test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(shifted_window_regions_6x9_window3_shift1) {
+    // Not square: rows cut at 3 and 5, columns at 6 and 8.
+    Tensor labels;
+    shifted_window_regions(labels, 6, 9, 3, 1);
+    check_close("regions", labels,
+                Tensor::from({6, 9}, {0, 0, 0, 0, 0, 0, 1, 1, 2,  //
+                                      0, 0, 0, 0, 0, 0, 1, 1, 2,  //
+                                      0, 0, 0, 0, 0, 0, 1, 1, 2,  //
+                                      3, 3, 3, 3, 3, 3, 4, 4, 5,  //
+                                      3, 3, 3, 3, 3, 3, 4, 4, 5,  //
+                                      6, 6, 6, 6, 6, 6, 7, 7, 8}),
+                test::kExact);
+}
+
 BOOST_AUTO_TEST_CASE(shifted_window_mask_8x8_window4_shift2) {
     // Rows and columns fall in regions [0, 4) -> 0, [4, 6) -> 1, [6, 8) -> 2;
     // a token's label is 3·region(row) + region(column). Window by window:
@@ -144,7 +202,7 @@ BOOST_AUTO_TEST_CASE(mask_and_bias_add_per_window_and_head) {
 }
 
 BOOST_AUTO_TEST_CASE(window_and_shift_follow_the_stage_size) {
-    const SwinConfig c = find_model("swin_tiny_patch4_window7_224").swin;
+    const SwinConfig c = find_model("swin_tiny_patch4_window7_224").as<SwinConfig>();
     const int res[4] = {56, 28, 14, 7}, window[4] = {7, 7, 7, 7}, shift[4] = {3, 3, 3, 0};
     for (int s = 0; s < 4; s++) {
         BOOST_CHECK_EQUAL(c.resolution(s), res[s]);
@@ -161,10 +219,10 @@ BOOST_AUTO_TEST_CASE(window_and_shift_follow_the_stage_size) {
 BOOST_AUTO_TEST_CASE(a_size_that_does_not_fit_names_the_stage) {
     ModelConfig cfg = find_model("swin_tiny_patch4_window7_224");
     ConfigOverrides o;
-    o.window = 8;  // 56 divides by 8, but stage 1's 28 does not
+    o["--window"] = FlagValue{8};  // 56 divides by 8, but stage 1's 28 does not
     test::check_error(ErrorKind::Config, [&] { apply_overrides(cfg, o); }, {"stage 1", "28x28", "window 8"});
     ConfigOverrides odd;
-    odd.image_size = 196;  // a 49x49 grid fits window 7, but patch merging cannot halve it
+    odd["--image-size"] = FlagValue{196};  // a 49x49 grid fits window 7, but patch merging cannot halve it
     test::check_error(ErrorKind::Config, [&] { apply_overrides(cfg, odd); }, {"stage", "odd"});
 }
 
@@ -176,7 +234,7 @@ BOOST_AUTO_TEST_CASE(swin_tiny_macs_match_the_closed_forms) {
     int64_t macs = 0;
     for (const Step& s : trace.steps()) macs += s.macs;
     // patch embedding; per block W-MSA 4hwC² + 2M²hwC and MLP 8hwC²; patch merging 2hwC² (hw before merging); head
-    const SwinConfig& c = cfg.swin;
+    const SwinConfig& c = cfg.as<SwinConfig>();
     int64_t want = 56LL * 56 * 48 * 96;
     for (int s = 0; s < 4; s++) {
         const int64_t hw = (int64_t)c.resolution(s) * c.resolution(s), C = c.channels(s), M = c.window_at(s);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cli/lesson.h"
+#include "core/vit.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/patch.h"
@@ -23,7 +24,7 @@ void lesson_02(Lesson& l) {
     const Step& patches = l.step("patch_embed.patchify");
     const Step& proj = l.step("patch_embed.proj");
     const ModelConfig cfg = config_from_flags(kSmallVit);
-    const int P = cfg.vit.patch, S = cfg.vit.image_size, g = cfg.vit.grid();
+    const int P = cfg.as<VitConfig>().patch, S = cfg.as<VitConfig>().image_size, g = cfg.as<VitConfig>().grid();
     const int64_t n = patches.shape[0], patch_dim = patches.shape[1], C = proj.shape[1];
     const std::string ps = std::to_string(P);
     auto columns = [&](int ci) { return std::to_string(ci * P * P) + "-" + std::to_string((ci + 1) * P * P - 1); };
@@ -44,7 +45,7 @@ void lesson_02(Lesson& l) {
     const Step& img = l.step("input.normalize");
     const Tensor image = Tensor::from(img.shape, img.values);
     Tensor conv;  // [C, h, w]
-    patch_embed_conv(conv, image, lm.model.vit.patch_embed, P);
+    patch_embed_conv(conv, image, lm.model.as<VitWeights>().patch_embed, P);
     l.say("The conv view, computed here with the same weights [C, 3, P, P] by patch_embed_conv: for every "
           "output channel c and grid cell (oy, ox),");
     l.line("  out[c, oy, ox] = bias[c] + sum over ci, ky, kx of weight[c, ci, ky, kx] * image[ci, oy*P + ky, ox*P + kx]");

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cli/lesson.h"
+#include "core/vit.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/tokens.h"
@@ -31,7 +32,7 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 }
 
 Tensor logits_of(const Model& m, const Tensor& image) {
-    Trace trace(TraceOptions{ValuesMode::None, {}});
+    Trace trace(TraceOptions{.values = ValuesMode::None});
     return forward(m, image, trace);
 }
 
@@ -47,7 +48,7 @@ void lesson_03(Lesson& l) {
 
     const ModelConfig cfg = config_from_flags(kSmallVit);
     const LoadedModel lm = load_model(cfg, WeightOptions{});
-    const int64_t N = cfg.vit.tokens(), C = cfg.vit.width;
+    const int64_t N = cfg.as<VitConfig>().tokens(), C = cfg.as<VitConfig>().width;
     l.say("cls_token: timm's cls_token parameter, one vector of C = " + std::to_string(C) +
           " values, becomes row 0; the " + std::to_string(N - 1) + " patch tokens move to rows 1 to " +
           std::to_string(N - 1) + ". Row 0 is the same for every image: it carries no pixels.");
@@ -59,16 +60,16 @@ void lesson_03(Lesson& l) {
 
     l.say("pos_embed: x + pos_embed, a table [N, C] with one learned row per position, row 0 for the cls "
           "slot. This model is untrained, so its table is still the seeded random start (std 0.02):");
-    const Tensor table = Tensor::from({N, C}, lm.model.vit.pos_embed.data);  // [1, N, C] without the 1
+    const Tensor table = Tensor::from({N, C}, lm.model.as<VitWeights>().pos_embed.data);  // [1, N, C] without the 1
     show_tensor(l, "pos_embed (the parameter)", "parameter", table, {"N", "C"});
     l.show("pos_embed");
 
     // Attention without positions: the image with two patches swapped gives the same logits.
     const Step& img = l.step("input.normalize");
     const Tensor image = Tensor::from(img.shape, img.values);
-    const Tensor swapped = swap_patches(image, cfg.vit.patch, cfg.vit.grid(), 0, 3);
+    const Tensor swapped = swap_patches(image, cfg.as<VitConfig>().patch, cfg.as<VitConfig>().grid(), 0, 3);
     Model no_pos = lm.model;
-    std::fill(no_pos.vit.pos_embed.data.begin(), no_pos.vit.pos_embed.data.end(), 0.0f);
+    std::fill(no_pos.as<VitWeights>().pos_embed.data.begin(), no_pos.as<VitWeights>().pos_embed.data.end(), 0.0f);
     const double with_pos = max_abs_diff(logits_of(lm.model, image), logits_of(lm.model, swapped));
     const double without_pos = max_abs_diff(logits_of(no_pos, image), logits_of(no_pos, swapped));
     l.say("Why positions at all? Attention compares tokens by their content only: the score of token i "

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/lesson.h"
+#include "core/vit.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 
@@ -57,7 +58,7 @@ void lesson_04(Lesson& l) {
 
     const ModelConfig cfg = config_from_flags(kSmallVit);
     const LoadedModel lm = load_model(cfg, WeightOptions{});
-    const LayerNorm& ln = lm.model.vit.blocks[0].norm1;
+    const LayerNorm& ln = lm.model.as<VitWeights>().blocks[0].norm1;
     l.say("The input of blocks.0.norm1 is the token sequence x after pos_embed:");
     l.show("pos_embed");
     l.say("Its output. eps is " + fixed(ln.eps, 6) + ", and this untrained model has gamma and beta as "

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/lesson.h"
+#include "core/vit.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 
@@ -22,8 +23,8 @@ void lesson_05(Lesson& l) {
 
     const ModelConfig cfg = config_from_flags(kSmallVit);
     const LoadedModel lm = load_model(cfg, WeightOptions{});
-    const Linear& w = lm.model.vit.blocks[0].qkv;
-    const int C = cfg.vit.width, hd = cfg.vit.head_dim();
+    const Linear& w = lm.model.as<VitWeights>().blocks[0].qkv;
+    const int C = cfg.as<VitConfig>().width, hd = cfg.as<VitConfig>().head_dim();
     const std::string Cs = std::to_string(C);
     auto rows = [&](int s) { return std::to_string(s * C) + "-" + std::to_string((s + 1) * C - 1); };
 

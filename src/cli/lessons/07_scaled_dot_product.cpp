@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "cli/lesson.h"
+#include "core/vit.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
 #include "core/attention.h"
@@ -57,7 +58,7 @@ void lesson_07(Lesson& l) {
     const Step& scores = l.step("blocks.0.attn.scores");
     const Step& scaled = l.step("blocks.0.attn.scale");
     const int64_t T = scores.shape[1];
-    const int d = config_from_flags(kSmallVit).vit.head_dim();
+    const int d = config_from_flags(kSmallVit).as<VitConfig>().head_dim();
     l.say("blocks.0.attn.scores: row i of head h holds query i's score for each key j.");
     l.show("blocks.0.attn.scores");
     l.say("blocks.0.attn.scale: the same scores times 1/sqrt(" + std::to_string(d) + ") = " +

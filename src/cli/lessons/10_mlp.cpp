@@ -20,9 +20,12 @@ struct BlockMacs {
 
 BlockMacs block0_macs(const Trace& trace) {
     BlockMacs m;
-    for (const char* s : {"attn.qkv", "attn.scores", "attn.weighted_sum", "attn.proj"})
-        m.attention += trace.find(std::string("blocks.0.") + s)->macs;
-    for (const char* s : {"mlp.fc1", "mlp.fc2"}) m.mlp += trace.find(std::string("blocks.0.") + s)->macs;
+    for (const Step& s : trace.steps()) {
+        if (s.at.block != 0) continue;
+        const CostKind kind = cost_kind(s.at.role);
+        if (kind == CostKind::Projection || kind == CostKind::Attention) m.attention += s.macs;
+        if (kind == CostKind::Mlp) m.mlp += s.macs;
+    }
     return m;
 }
 

@@ -26,7 +26,7 @@ void lesson_12(Lesson& l) {
     l.line(row);
     int in_block = 0;
     for (const Step& s : token_run.trace.steps()) {
-        if (s.name.rfind("blocks.0.", 0) != 0) continue;
+        if (s.at.block != 0) continue;
         std::snprintf(row, sizeof row, "  %-28s %-12s %-36s %5s", s.name.c_str(), s.op.c_str(),
                       named_shape(s).c_str(), macs_text(s.macs).c_str());
         l.line(row);

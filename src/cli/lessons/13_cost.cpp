@@ -30,8 +30,7 @@ void lesson_13(Lesson& l) {
     std::vector<LayerCost> blocks;
     for (int S : {224, 384}) {
         ModelConfig cfg = find_model("vit_base_patch16_224");
-        ConfigOverrides o;
-        o.image_size = S;
+        const ConfigOverrides o = {{"--image-size", FlagValue{S}}};
         apply_overrides(cfg, o);
         const LayerCost b = model_cost(cfg).layers.front();  // one block: they are all alike
         blocks.push_back(b);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/lesson.h"
+#include "core/swin.h"
 #include "cli/lessons/grid_map.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
@@ -34,7 +35,7 @@ int64_t window_attention_macs(int64_t hw, int64_t C, int64_t M) { return 4 * hw 
 }  // namespace
 
 void lesson_14(Lesson& l) {
-    const SwinConfig tiny = find_model("swin_tiny_patch4_window7_224").swin;
+    const SwinConfig tiny = find_model("swin_tiny_patch4_window7_224").as<SwinConfig>();
     const int64_t side0 = tiny.resolution(0), hw0 = side0 * side0;
     l.say("In ViT every token attends to every token: N tokens give an N x N map of scores per head, and the "
           "cost grows with the square of the number of tokens. Swin's first stage at " +
@@ -46,7 +47,7 @@ void lesson_14(Lesson& l) {
     l.run(kSmallSwin);
     l.line();
 
-    const SwinConfig cfg = config_from_flags(kSmallSwin).swin;
+    const SwinConfig cfg = config_from_flags(kSmallSwin).as<SwinConfig>();
     const int H = cfg.resolution(0), M = cfg.window_at(0), C = cfg.channels(0);
     const int nWx = H / M, nW = nWx * nWx, T = M * M;
     l.say("This model's first stage is an " + std::to_string(H) + "x" + std::to_string(H) + " grid of C = " +
@@ -99,8 +100,8 @@ void lesson_14(Lesson& l) {
     // The cost, from the formulas and from the trace's own counts.
     const int64_t hw = (int64_t)H * H;
     int64_t measured = 0;
-    for (const char* s : {"attn.qkv", "attn.scores", "attn.weighted_sum", "attn.proj"})
-        measured += l.step(std::string("layers.0.blocks.0.") + s).macs;
+    for (const Step& s : l.last().trace.steps())  // qkv, q·kᵀ, attn·v and proj of block 0
+        if (s.at.stage == 0 && s.at.block == 0 && cost_kind(s.at.role) != CostKind::Mlp) measured += s.macs;
     l.say("Scores per head: " + std::to_string(nW) + " windows x " + std::to_string(T) + " x " +
           std::to_string(T) + " = " + std::to_string(nW * T * T) + ", against " + std::to_string(hw) + " x " +
           std::to_string(hw) + " = " + std::to_string(hw * hw) + " for global attention. Multiply-adds of one "

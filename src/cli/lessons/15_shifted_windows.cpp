@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/lesson.h"
+#include "core/swin.h"
 #include "cli/lessons/grid_map.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
@@ -40,7 +41,7 @@ void lesson_15(Lesson& l) {
     l.line();
 
     // Which blocks shift: from the configuration, then from the steps the trace holds.
-    const SwinConfig cfg = config_from_flags(kSmallSwin).swin;
+    const SwinConfig cfg = config_from_flags(kSmallSwin).as<SwinConfig>();
     l.say("Which blocks shift, from the configuration (a stage whose grid is no larger than the window uses "
           "the whole grid as one window and has nothing to shift):");
     l.line("  stage  grid  window  shift of the odd blocks (even blocks never shift)");

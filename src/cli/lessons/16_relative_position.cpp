@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/lesson.h"
+#include "core/swin.h"
 #include "cli/lessons/grid_map.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
@@ -53,7 +54,7 @@ void lesson_16(Lesson& l) {
     l.command(trace_command("'layers.0.blocks.0.attn.relative_position_*'", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
-    const SwinConfig small = config_from_flags(kSmallSwin).swin;
+    const SwinConfig small = config_from_flags(kSmallSwin).as<SwinConfig>();
     const int M4 = small.window_at(0);
     l.say("With M = " + std::to_string(M4) + " and " + std::to_string(small.heads[0]) + " heads: a table of (2M-1)^2 = " +
           std::to_string((2 * M4 - 1) * (2 * M4 - 1)) + " rows, an index over the " + std::to_string(M4 * M4) +
@@ -66,7 +67,7 @@ void lesson_16(Lesson& l) {
 
     // The index built stage by stage, on a window small enough to print.
     const std::string flags3 = with_flag(with_flag(kSmallSwin, "--image-size", "12"), "--window", "3");
-    const SwinConfig cfg = config_from_flags(flags3).swin;
+    const SwinConfig cfg = config_from_flags(flags3).as<SwinConfig>();
     const int M = cfg.window_at(0), T = M * M, side = 2 * M - 1, heads = cfg.heads[0];
     const int H = cfg.resolution(0), nW = (H / M) * (H / M);
     l.say("How the index is built, on windows of M = " + std::to_string(M) + " (the same model on a " +

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/lesson.h"
+#include "core/swin.h"
 #include "cli/lessons/grid_map.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
@@ -43,7 +44,7 @@ void lesson_17(Lesson& l) {
     l.run(kSmallSwin);
     l.line();
 
-    const SwinConfig cfg = config_from_flags(kSmallSwin).swin;
+    const SwinConfig cfg = config_from_flags(kSmallSwin).as<SwinConfig>();
     const int H = cfg.resolution(0), C = cfg.channels(0), H2 = cfg.resolution(1);
     Tensor merged_ids;  // [H/2, W/2, 4]
     patch_merge(merged_ids, token_index_grid(H, H));
@@ -99,7 +100,7 @@ void lesson_17(Lesson& l) {
 
     l.say("The hierarchy of this small model, from its configuration:");
     print_stages(l, cfg);
-    const SwinConfig tiny = find_model("swin_tiny_patch4_window7_224").swin;
+    const SwinConfig tiny = find_model("swin_tiny_patch4_window7_224").as<SwinConfig>();
     l.say("And of swin_tiny_patch4_window7_224 at 224x224:");
     print_stages(l, tiny);
     l.say("The window stays M x M tokens while each token covers more of the image, so the same window sees a "

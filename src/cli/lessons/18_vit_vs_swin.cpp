@@ -67,8 +67,7 @@ void lesson_18(Lesson& l) {
     Table grow{{"image", "ViT-B/16", "Swin-T"}, {false, true, true}, {}};
     int64_t vit_896 = 0;
     for (int S : {224, 448, 896}) {
-        ConfigOverrides o;
-        o.image_size = S;
+        const ConfigOverrides o = {{"--image-size", FlagValue{S}}};
         ModelConfig v = find_model("vit_base_patch16_224"), w = find_model("swin_tiny_patch4_window7_224");
         apply_overrides(v, o);
         apply_overrides(w, o);

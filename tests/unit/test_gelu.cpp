@@ -1,4 +1,5 @@
-// The tanh approximation of GELU, on values worked out by hand.
+// GELU, the exact form and its tanh approximation: values worked out by hand,
+// the fast kernel against its naive twin, and the gap between the two forms.
 #include <boost/test/unit_test.hpp>
 
 #include "../test_util.h"
@@ -8,6 +9,24 @@ using namespace vitrace;
 using test::check_close;
 
 BOOST_AUTO_TEST_SUITE(activation)
+
+BOOST_AUTO_TEST_CASE(gelu_exact_values) {
+    // x·Φ(x) with Φ the standard normal CDF: Φ(1) = 0.8413447, Φ(2) = 0.9772499
+    Tensor y;
+    gelu(y, Tensor::from({5}, {0, 1, -1, 2, -2}));
+    check_close("gelu", y, Tensor::from({5}, {0, 0.8413447f, -0.1586553f, 1.9544997f, -0.0455003f}),
+                test::kHandComputed);
+}
+
+BOOST_AUTO_TEST_CASE(gelu_equals_its_naive_twin) {
+    Tensor x = Tensor::zeros({4001});
+    for (int i = 0; i < 4001; i++) x[i] = -20.0f + i * 0.01f;
+    Tensor fast, naive;
+    gelu(fast, x);
+    gelu_naive(naive, x);
+    // erfc's error is absolute; gelu multiplies it by x/2, up to 10 here.
+    test::check_close("gelu", fast, naive, 2e-6f);
+}
 
 BOOST_AUTO_TEST_CASE(gelu_tanh_by_hand) {
     // u = √(2/π)·(x + 0.044715·x³); at x = 1, u = 0.8335620 and tanh(u) = 0.6823840,

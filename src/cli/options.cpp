@@ -1,0 +1,173 @@
+#include "cli/options.h"
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cmath>
+
+#include "cli/format.h"
+
+namespace vitrace::cli {
+
+namespace {
+
+std::string first_spelling(const std::string& flags) { return flags.substr(0, flags.find(',')); }
+
+// One flag as the families declare it: the first family's help, and where
+// another family reads it differently, that family's help in brackets.
+struct FlagDecl {
+    std::string spellings;
+    FlagKind kind;
+    std::string help;
+};
+
+std::vector<FlagDecl> config_flags() {
+    std::vector<FlagDecl> flags;
+    for (const Family* family : families()) {
+        for (const ConfigField& field : family->fields) {
+            if (field.flag.empty()) continue;
+            auto it = std::find_if(flags.begin(), flags.end(), [&](const FlagDecl& d) {
+                return first_spelling(d.spellings) == first_spelling(field.flag);
+            });
+            if (it == flags.end()) {
+                flags.push_back({field.flag, field.kind, field.help});
+                continue;
+            }
+            require(it->kind == field.kind, ErrorKind::Internal,
+                    field.flag + ": families read it as different kinds of value");
+            if (field.help.empty() || field.help == it->help) continue;
+            if (it->help.empty())
+                it->help = field.help;
+            else
+                it->help += " (" + family->name + ": " + char(std::tolower(field.help[0])) + field.help.substr(1) + ")";
+        }
+    }
+    return flags;
+}
+
+}  // namespace
+
+void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model) {
+    CLI::Option* model = cmd.add_option("--model", o.model, "Model name (see `vitrace models`)");
+    if (default_model) {
+        o.model = default_model;
+        model->capture_default_str();
+    } else {
+        model->required();
+    }
+    for (const FlagDecl& d : config_flags()) {
+        ModelOptions::Slot& slot = o.flags[first_spelling(d.spellings)];
+        slot.kind = d.kind;
+        switch (d.kind) {
+            case FlagKind::Int: cmd.add_option(d.spellings, slot.one, d.help); break;
+            case FlagKind::Ints: cmd.add_option(d.spellings, slot.many, d.help)->delimiter(','); break;
+            case FlagKind::Number: cmd.add_option(d.spellings, slot.number, d.help); break;
+            case FlagKind::Word: cmd.add_option(d.spellings, slot.word, d.help); break;
+        }
+    }
+}
+
+ModelConfig resolve_config(const ModelOptions& o) {
+    ModelConfig cfg = find_model(o.model);
+    ConfigOverrides overrides;
+    for (const auto& [flag, slot] : o.flags) {
+        FlagValue v;
+        if (slot.one) v.ints = {*slot.one};
+        else if (!slot.many.empty()) v.ints = slot.many;
+        else if (slot.number) v.number = *slot.number;
+        else if (slot.word) v.word = *slot.word;
+        else continue;  // not given
+        overrides[flag] = v;
+    }
+    apply_overrides(cfg, overrides);
+    return cfg;
+}
+
+ModelConfig config_from_flags(const std::string& flags) {
+    CLI::App app;
+    ModelOptions o;
+    add_model_options(app, o);
+    try {
+        app.parse(flags, false);
+    } catch (const CLI::ParseError& e) {
+        throw Error(ErrorKind::Internal, "model flags '" + flags + "': " + e.what());
+    }
+    return resolve_config(o);
+}
+
+void add_weight_options(CLI::App& cmd, WeightOptions& o) {
+    cmd.add_option("--weights", o.weights, "safetensors checkpoint with timm's parameter names");
+    cmd.add_option("--seed", o.seed, "Seed of the random weights used without --weights")
+        ->capture_default_str();
+    cmd.add_flag("--untrained", o.untrained, "Use seeded random weights even for a model that ships trained ones");
+    cmd.add_flag("--allow-nonfinite", o.allow_nonfinite, "Load a checkpoint even if it has NaN or inf values");
+}
+
+void add_memory_options(CLI::App& cmd, MemoryOptions& o) {
+    cmd.add_option("--max-memory", o.max_memory,
+                   "Refuse runs estimated to need more memory than this (e.g. 4G, 500M; default: 80% of RAM)");
+}
+
+namespace {
+
+int64_t parse_size(const std::string& text) {
+    size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    const std::string unit = text.substr(used);
+    const double scale = unit.empty() || unit == "B" ? 1.0
+                         : unit == "K" || unit == "KB" ? 1024.0
+                         : unit == "M" || unit == "MB" ? 1048576.0
+                         : unit == "G" || unit == "GB" ? 1073741824.0
+                         : unit == "T" || unit == "TB" ? 1099511627776.0
+                                                       : -1.0;
+    if (used == 0 || scale < 0 || !(v > 0) || v * scale > 9.0e18)
+        throw Error(ErrorKind::Usage, "--max-memory: expected a size such as 4G or 500M, got '" + text + "'");
+    return static_cast<int64_t>(v * scale);
+}
+
+}  // namespace
+
+void check_memory(const ModelConfig& cfg, const TraceOptions& options, const MemoryOptions& o) {
+    int64_t budget = 0;
+    if (!o.max_memory.empty()) {
+        budget = parse_size(o.max_memory);
+    } else {
+        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+        if (pages <= 0 || page <= 0) return;  // unknown RAM: no default budget
+        budget = static_cast<int64_t>(0.8 * (double)pages * (double)page);
+    }
+    const MemoryEstimate e = estimate_memory(cfg, options);
+    auto size = [](int64_t bytes) { return human((double)bytes, Units::RoundBytes); };
+    if (e.total() > budget)
+        throw Error(ErrorKind::Config, cfg.name + " at " + std::to_string(cfg.image_size()) + "x" +
+                                           std::to_string(cfg.image_size()) + " needs about " + size(e.total()) +
+                                           " (weights " + size(e.weights_bytes) + ", activations " +
+                                           size(e.activation_bytes) + ", recorded values " + size(e.trace_bytes) +
+                                           "), above the memory budget of " + size(budget) +
+                                           "; raise --max-memory, or trace fewer values");
+}
+
+void add_norm_options(CLI::App& cmd, NormOptions& o) {
+    cmd.add_option("--mean", o.mean, "Per-channel mean, r,g,b")->delimiter(',')->capture_default_str();
+    cmd.add_option("--std", o.std, "Per-channel std, r,g,b")->delimiter(',')->capture_default_str();
+}
+
+Normalization normalization(const NormOptions& o) {
+    if (o.mean.size() != 3) throw Error(ErrorKind::Usage, "--mean: expected 3 numbers r,g,b, got " + std::to_string(o.mean.size()));
+    if (o.std.size() != 3) throw Error(ErrorKind::Usage, "--std: expected 3 numbers r,g,b, got " + std::to_string(o.std.size()));
+    Normalization n;
+    for (int c = 0; c < 3; c++) {
+        if (!(o.std[c] > 0) || !std::isfinite(o.std[c]) || !std::isfinite(o.mean[c]))
+            throw Error(ErrorKind::Usage, "--mean/--std: expected finite numbers and std > 0");
+        n.mean[c] = o.mean[c];
+        n.std[c] = o.std[c];
+    }
+    return n;
+}
+
+}  // namespace vitrace::cli

@@ -1,0 +1,31 @@
+// Running a model on an image from the command line: the pipeline's run
+// (pipeline/pipeline.h) with its warnings on stderr and a progress line.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "pipeline/pipeline.h"
+
+namespace vitrace::cli {
+
+// Decodes the image (a warning about it goes to stderr), runs the model on it
+// and records every step.
+ImageRun run_on_image(const LoadedModel& lm, const std::string& image_path, const Normalization& norm,
+                      const TraceOptions& options);
+
+// A progress line on stderr while a trace runs, when stderr is a terminal;
+// cleared when the Progress goes.
+class Progress {
+public:
+    explicit Progress(const std::string& label);
+    ~Progress();
+    // What the trace calls after each step; empty when stderr is no terminal.
+    std::function<void(const Step&)> on_step() const;
+
+private:
+    std::string label_;
+    bool active_ = false;
+};
+
+}  // namespace vitrace::cli

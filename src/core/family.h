@@ -1,0 +1,78 @@
+// A model family (ViT, Swin) as one descriptor: its config fields, its
+// weights and the order they are visited in, its forward pass, what its config
+// shows beyond the fields, and the facts that commands ask of it. Commands,
+// cost tables and writers ask the descriptor; none of them names a family.
+//
+// Adding a family: a file pair (core/NAME.h, core/NAME.cpp) that defines the
+// config and weight structs, the forward pass and `const Family& NAME_family()`,
+// and one line in families() (core/family.cpp).
+#pragma once
+
+#include <any>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/params.h"
+#include "core/trace.h"
+
+namespace vitrace {
+
+// How far a token's attention reaches: the whole sequence, or its window.
+enum class AttentionReach { Global, Windowed };
+
+// One attention layer as `vitrace attention --layer L` picks it: a ViT block,
+// or a Swin stage (all its blocks share heads, grid and window).
+struct AttentionLayer {
+    StepScope scope;  // stage and block of the layer's first block
+    int blocks = 1;   // blocks in the layer
+    int heads = 0;
+    int grid = 0;     // the token grid's side: h = w (ViT), H = W (Swin)
+    int window = 0;   // window side M; 0 for global attention
+    int shift = 0;    // shift of the layer's odd blocks; 0 when none shifts
+};
+
+// Buffers that checkpoints may store beside the parameters. The model
+// computes them; a loaded buffer must equal the computed one.
+enum class BufferKind { RelativePositionIndex, AttentionMask };
+
+// fn(name, tensor, kind, fan_in) for every parameter, with timm's names.
+using ParamFn = std::function<void(const std::string&, Tensor&, ParamKind, int64_t)>;
+
+struct Family {
+    std::string name;        // the trace's model.family: "vit", "swin"
+    std::string display;     // in messages: "ViT", "Swin"
+    AttentionReach reach = AttentionReach::Global;
+    std::string layer_word;  // what --layer counts: "layer" (a block) or "stage"
+    std::vector<ConfigField> fields;  // in the order model.config lists them
+
+    // The config checked as a whole (fields against each other). Throws Error(Config).
+    std::function<void(const std::any& cfg)> validate;
+    // What model.config shows after the fields: derived sizes (tokens, stages, ...).
+    std::function<ConfigRecord(const std::any& cfg)> derived;
+    std::function<int(const std::any& cfg)> image_size, patch, classes;
+
+    // Shape-only weights for cfg, every tensor with its timm shape.
+    std::function<std::any(const std::any& cfg)> make_weights;
+    // Every parameter in timm's state-dict order.
+    std::function<void(std::any& weights, const std::any& cfg, const ParamFn& fn)> visit_params;
+    // logits [classes] <- image [3, S, S], recording every step.
+    std::function<Tensor(const std::any& cfg, const std::any& weights, const Tensor& image, Trace& trace)> forward;
+
+    std::function<std::vector<AttentionLayer>(const std::any& cfg)> attention_layers;
+    // The buffer the model computes for block `block` of stage `stage`; nothing
+    // when that block has no such buffer.
+    std::function<std::optional<Tensor>(const std::any& cfg, BufferKind kind, int stage, int block)> buffer;
+
+    const ConfigField* field_by_flag(const std::string& flag) const;  // flag: any one of its spellings
+    const ConfigField* field_by_json(const std::string& json) const;
+};
+
+// Every registered family, in the order `vitrace models` lists them.
+const std::vector<const Family*>& families();
+// Throws Error(Config) for an unknown name.
+const Family& family_named(const std::string& name);
+
+}  // namespace vitrace

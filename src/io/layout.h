@@ -1,0 +1,70 @@
+// Checkpoint layouts as data: how a file of some library names and splits
+// the tensors of a model that vitrace names as timm does.
+//
+// A layout is
+//   - markers: name patterns that identify it (any one present is enough to try it);
+//   - rules: for a model parameter (matched by pattern), its source in the file:
+//       whole(name)                    the tensor as it is
+//       rows(name, k, n)               part k of n equal parts along axis 0
+//       concat({a, b, c})              a, b and c joined along axis 0 (query, key, value into qkv)
+//     a parameter that no rule matches is read under its own name;
+//   - buffers: stored tensors the model computes itself (Swin's
+//     relative_position_index, attn_mask), checked against it and dropped;
+//   - ignored: tensors read by nobody (listed as ignored, not unexpected).
+//
+// Patterns: "{i}" (any name in braces) matches a number and captures it;
+// "{*}" matches the rest of the name. In a source name, "{s-1}" is the number
+// captured as s, less one. Buffers capture the stage as {s} and the block as {b}.
+//
+// Adding a layout: one table in io/layouts.cpp and its tests.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/family.h"
+
+namespace vitrace {
+
+struct Source {
+    enum class Kind { Whole, Rows, Concat };
+    Kind kind = Kind::Whole;
+    std::vector<std::string> names;  // one (Whole, Rows) or several (Concat)
+    int part = 0, parts = 1;         // Rows: part `part` of `parts`
+};
+Source whole(std::string name);
+Source rows(std::string name, int part, int parts);
+Source concat(std::vector<std::string> names);
+
+struct LayoutRule {
+    std::string param;  // the model's (timm's) name pattern
+    Source source;      // names in the file, with the captures filled in
+};
+
+struct LayoutBuffer {
+    std::string name;  // pattern that captures {s} and {b}
+    BufferKind kind;
+};
+
+struct Layout {
+    std::string name;           // "timm", "microsoft", ...: the trace's model.weights_layout
+    std::string family;         // the Family::name it loads
+    std::string identified_by;  // the markers in words, for messages: "tensors named layers.*"
+    std::vector<std::string> markers;
+    std::vector<LayoutRule> rules;
+    std::vector<LayoutBuffer> buffers;
+    std::vector<std::string> ignored;
+};
+
+// Every registered layout, in the order the loader tries them (io/layouts.cpp).
+const std::vector<Layout>& layouts();
+
+// Name patterns (see above).
+using Captures = std::map<std::string, std::string>;
+bool match_name(std::string_view pattern, std::string_view name, Captures& captures);
+std::string fill_name(std::string_view pattern, const Captures& captures);
+
+}  // namespace vitrace

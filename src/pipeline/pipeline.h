@@ -1,0 +1,56 @@
+// The pipeline that the command line, the lessons and the tests share:
+// a model with its weights, an image made into its input, a traced run.
+//
+//   load_model     config + --weights (or data/'s trained weights, or seeded random)
+//   read_input     the image file, found in data/ when given as data/...
+//   run_model      preprocess (pipeline/preprocess.h), forward, top-5
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "io/image.h"
+#include "io/trace_json.h"
+#include "pipeline/preprocess.h"
+
+namespace vitrace {
+
+struct WeightOptions {
+    std::string weights;     // a safetensors file; empty: data/'s trained weights, else random
+    uint64_t seed = 0;
+    bool untrained = false;  // seeded random weights even for a model that ships trained ones
+    bool allow_nonfinite = false;
+};
+
+// The model with its weights: from --weights, else the trained weights a
+// built-in model ships in data/, else seeded random.
+struct LoadedModel {
+    Model model;
+    WeightsInfo weights;
+};
+LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w);
+
+// vitrace's data directory: $VITRACE_DATA if set, else the repository's data/
+// that the build was configured from.
+std::string data_dir();
+// A path as a person writes it ("data/images/ring.png"): used as given when it
+// exists, else found in data_dir() when it starts with "data/" and is there.
+std::string resolve_data_path(const std::string& path);
+
+// Decodes the image at `path` (resolve_data_path); a warning about it, if any, in `warning`.
+DecodedImage read_input(const std::string& path, std::string* warning);
+
+// A run of a model on an image, every step recorded.
+struct ImageRun {
+    DecodedImage image;
+    Trace trace;
+    Tensor logits;
+    std::vector<Prediction> top;  // the five most likely classes
+};
+// on_step, when given, is called after each step (a progress line).
+ImageRun run_model(const LoadedModel& lm, DecodedImage image, const Normalization& norm, const TraceOptions& options,
+                   const std::function<void(const Step&)>& on_step = {});
+
+}  // namespace vitrace
