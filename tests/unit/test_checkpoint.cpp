@@ -20,6 +20,7 @@
 #include "../test_util.h"
 #include "core/swin.h"
 #include "core/vit.h"
+#include "core/window.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 
@@ -276,6 +277,169 @@ BOOST_AUTO_TEST_CASE(unreadable_files_are_checkpoint_errors) {
     Model m = tiny_vit(2);
     check_refused(m, (dir.path / "absent.safetensors").string(), {"cannot open"});
     check_refused(m, dir.write("short.safetensors", "abc"), {"too short"});
+}
+
+BOOST_AUTO_TEST_CASE(swin_files_load_in_the_timm_and_the_microsoft_layout) {
+    ModelConfig cfg = find_model("swin_tiny_patch4_window7_224");
+    apply_overrides(cfg, {{"--image-size", FlagValue{16}}, {"--patch", FlagValue{2}}, {"--width", FlagValue{4}},
+                          {"--depth", FlagValue{2, 2}}, {"--heads", FlagValue{1, 2}}, {"--window", FlagValue{4}},
+                          {"--classes", FlagValue{3}}});
+    Model source = make_model(cfg);
+    init_random(source, 1);
+    // The original release closes stage s-1 with the patch merging that timm
+    // (>= 0.9) opens stage s with, and names the classifier head, not head.fc.
+    std::vector<std::string> names;
+    Params microsoft;
+    for (const auto& [name, t] : params_of(source)) {
+        std::string n = name;
+        if (n.rfind("layers.1.downsample.", 0) == 0) n = "layers.0" + n.substr(8);
+        if (n.rfind("head.fc.", 0) == 0) n = "head." + n.substr(8);
+        names.push_back(n);
+    }
+    const Params timm = params_of(source);
+    for (size_t i = 0; i < timm.size(); i++) microsoft.push_back({names[i], timm[i].second});
+    // The stored buffer of a block, as timm saves it: stage 0's 8x8 grid, window 4.
+    Tensor index;
+    relative_position_index(index, 4);
+    microsoft.push_back({"layers.0.blocks.1.attn.relative_position_index", &index});
+
+    TempDir dir;
+    for (const auto& [layout, params] : {std::pair{"timm", timm}, std::pair{"microsoft", microsoft}}) {
+        Model m = make_model(cfg);
+        const LoadReport r = load_checkpoint(m, dir.write(std::string(layout) + ".safetensors", make_safetensors(params)));
+        BOOST_TEST(r.layout == layout);
+        check_same_weights(std::string("loaded from the ") + layout + " layout", m, source);
+    }
+
+    // A buffer that is not the one the model computes is refused, and named.
+    Tensor wrong = index;
+    wrong[5] += 1;
+    microsoft.back().second = &wrong;
+    Model m = make_model(cfg);
+    check_refused(m, dir.write("bad_index.safetensors", make_safetensors(microsoft)),
+                  {"read as the microsoft layout", "1 buffers that do not match the model",
+                   "layers.0.blocks.1.attn.relative_position_index: differs"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Layouts as tables (io/layout.h): a test layout in the manner of a library
+// that keeps query, key and value apart, and stores the classifier as the
+// second half of a tensor of two heads.
+BOOST_AUTO_TEST_SUITE(layout)
+
+namespace {
+
+Layout split_layout() {
+    return {"split",
+            "vit",
+            "tensors named enc.*",
+            {"enc.{i}.{*}"},
+            {
+                {"blocks.{i}.attn.qkv.{*}", concat({"enc.{i}.q.{*}", "enc.{i}.k.{*}", "enc.{i}.v.{*}"})},
+                {"head.{*}", rows("two_heads.{*}", 1, 2)},
+            },
+            {},
+            {"pooler.{*}"}};
+}
+
+// Rows [begin, end) of axis 0.
+Tensor rows_of(const Tensor& t, int64_t begin, int64_t end) {
+    Shape shape = t.shape;
+    shape[0] = end - begin;
+    const int64_t row = t.numel() / t.dim(0);
+    return Tensor::from(shape, std::vector<float>(t.data.begin() + begin * row, t.data.begin() + end * row));
+}
+
+// The tiny ViT's weights as split_layout() names them; `drop` leaves a tensor out.
+struct SplitFile {
+    std::vector<Tensor> store;  // q, k, v, the two heads, the pooler
+    Params params;
+    SplitFile(Model& source, const std::string& drop = "") {
+        store.reserve(16);
+        for (const auto& [name, t] : params_of(source)) {
+            if (name.rfind("blocks.0.attn.qkv.", 0) == 0) {
+                const std::string leaf = name.substr(18);  // weight or bias
+                const int64_t C = t->dim(0) / 3;
+                const char* parts[] = {"q", "k", "v"};
+                for (int p = 0; p < 3; p++) {
+                    store.push_back(rows_of(*t, p * C, (p + 1) * C));
+                    add(std::string("enc.0.") + parts[p] + "." + leaf, drop);
+                }
+            } else if (name.rfind("head.", 0) == 0) {
+                // [other head; this head]: the model reads the second half.
+                Tensor both = Tensor::zeros({2 * t->dim(0)});
+                if (t->rank() == 2) both = Tensor::zeros({2 * t->dim(0), t->dim(1)});
+                std::fill(both.data.begin(), both.data.begin() + t->numel(), 7.0f);
+                std::copy(t->data.begin(), t->data.end(), both.data.begin() + t->numel());
+                store.push_back(both);
+                add("two_heads." + name.substr(5), drop);
+            } else if (name != drop) {
+                params.push_back({name, t});
+            }
+        }
+        store.push_back(Tensor::zeros({4}));
+        add("pooler.dense.bias", drop);
+    }
+    void add(const std::string& name, const std::string& drop) {
+        if (name != drop) params.push_back({name, &store.back()});
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(names_match_and_fill) {
+    Captures c;
+    BOOST_TEST(match_name("layers.{s}.blocks.{b}.{*}", "layers.2.blocks.13.attn.qkv.weight", c));
+    BOOST_TEST(c["s"] == "2");
+    BOOST_TEST(c["b"] == "13");
+    BOOST_TEST(c["*"] == "attn.qkv.weight");
+    BOOST_TEST(fill_name("layers.{s-1}.downsample.{*}", {{"s", "2"}, {"*", "norm.bias"}}) ==
+               "layers.1.downsample.norm.bias");
+    BOOST_TEST(!match_name("blocks.{i}.{*}", "layers.0.blocks.1.norm1.weight", c));
+    BOOST_TEST(!match_name("blocks.{i}.norm1", "blocks.x.norm1", c));
+    BOOST_TEST(!match_name("cls_token", "cls_token_2", c));
+}
+
+BOOST_AUTO_TEST_CASE(concatenated_and_split_sources_fill_the_model) {
+    TempDir dir;
+    Model source = tiny_vit(1);
+    SplitFile file(source);
+    const std::vector<Layout> candidates = {split_layout()};
+    Model m = tiny_vit(2);
+    const LoadReport r = load_checkpoint(m, SafetensorsFile::open(dir.write("split.safetensors", make_safetensors(file.params))),
+                                         {}, &candidates);
+    BOOST_TEST(r.layout == "split");
+    check_same_weights("loaded through the split layout", m, source);
+}
+
+BOOST_AUTO_TEST_CASE(the_closest_layout_names_what_is_missing_and_unexpected) {
+    TempDir dir;
+    Model source = tiny_vit(1);
+    SplitFile file(source, "enc.0.k.bias");
+    const Tensor extra = Tensor::zeros({2});
+    file.params.push_back({"enc.0.x.weight", &extra});
+    std::vector<Layout> candidates = layouts();
+    candidates.push_back(split_layout());
+    Model m = tiny_vit(2);
+    const std::string path = dir.write("split.safetensors", make_safetensors(file.params));
+    check_error(ErrorKind::Checkpoint,
+                [&] { load_checkpoint(m, SafetensorsFile::open(path), {}, &candidates); },
+                {"read as the split layout", "1 missing (enc.0.k.bias)", "1 unexpected (enc.0.x.weight)"});
+}
+
+BOOST_AUTO_TEST_CASE(concatenated_shapes_must_join) {
+    TempDir dir;
+    Model source = tiny_vit(1);
+    SplitFile file(source);
+    const Tensor narrow = Tensor::zeros({8, 7});  // k of another width
+    for (auto& [name, t] : file.params)
+        if (name == "enc.0.k.weight") t = &narrow;
+    const std::vector<Layout> candidates = {split_layout()};
+    Model m = tiny_vit(2);
+    const std::string path = dir.write("narrow.safetensors", make_safetensors(file.params));
+    check_error(ErrorKind::Checkpoint, [&] { load_checkpoint(m, SafetensorsFile::open(path), {}, &candidates); },
+                {"with the wrong shape (enc.0.k.weight: [8, 7] does not join [8, 8] along axis 0)"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

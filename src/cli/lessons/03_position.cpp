@@ -32,7 +32,9 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 }
 
 Tensor logits_of(const Model& m, const Tensor& image) {
-    Trace trace(TraceOptions{.values = ValuesMode::None});
+    TraceOptions options;
+    options.values = ValuesMode::None;
+    Trace trace(options);
     return forward(m, image, trace);
 }
 

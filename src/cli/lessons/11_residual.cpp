@@ -81,16 +81,15 @@ void lesson_11(Lesson& l) {
     l.line(row);
     const double first = l.step("pos_embed").stats.std;
     for (int b = 0; b < depth; b++) {
-        const std::string p = "blocks." + std::to_string(b) + ".";
-        const double in = b == 0 ? first : l.step("blocks." + std::to_string(b - 1) + ".residual2").stats.std;
-        std::snprintf(row, sizeof row, "  %5d  %9s  %9s  %9s  %9s  %9s  %9s", b, fixed(in).c_str(),
-                      fixed(l.step(p + "norm1").stats.std).c_str(), fixed(l.step(p + "attn.proj").stats.std).c_str(),
-                      fixed(l.step(p + "residual1").stats.std).c_str(), fixed(l.step(p + "mlp.fc2").stats.std).c_str(),
-                      fixed(l.step(p + "residual2").stats.std).c_str());
+        auto std_of = [&](Role role, int block) { return fixed(l.step(step_name({role, -1, block})).stats.std); };
+        const std::string in = b == 0 ? fixed(first) : std_of(Role::Residual2, b - 1);
+        std::snprintf(row, sizeof row, "  %5d  %9s  %9s  %9s  %9s  %9s  %9s", b, in.c_str(),
+                      std_of(Role::Norm1, b).c_str(), std_of(Role::Proj, b).c_str(), std_of(Role::Residual1, b).c_str(),
+                      std_of(Role::Fc2, b).c_str(), std_of(Role::Residual2, b).c_str());
         l.line(row);
     }
     l.line();
-    const double last = l.step("blocks." + std::to_string(depth - 1) + ".residual2").stats.std;
+    const double last = l.step(step_name({Role::Residual2, -1, depth - 1})).stats.std;
     l.say("The residual stream goes from std " + fixed(first) + " to " + fixed(last) + ": each block adds "
           "its two branch outputs (the attn.proj and mlp.fc2 columns), which do not always point the same way "
           "as the stream, so the growth is uneven. norm1 hands every block's attention an input of std 1 "

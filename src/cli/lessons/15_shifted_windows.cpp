@@ -55,8 +55,8 @@ void lesson_15(Lesson& l) {
     l.say("The trace agrees: only a shifted block has a cyclic_shift step.");
     for (int s = 0; s < cfg.stages(); s++)
         for (int b = 0; b < cfg.depths[s]; b++) {
-            const std::string name = "layers." + std::to_string(s) + ".blocks." + std::to_string(b) + ".cyclic_shift";
-            l.line("  " + name + (l.last().trace.find(name) ? "  recorded" : "  absent"));
+            const StepAt at{Role::CyclicShift, s, b};
+            l.line("  " + step_name(at) + (l.last().trace.find(at) ? "  recorded" : "  absent"));
         }
     l.line();
 
