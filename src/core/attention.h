@@ -18,11 +18,13 @@
 //   merge_heads                     [B, T, C]
 //   proj                            [B, T, C]
 //
-// One order differs from timm's: timm scales q before q·kᵀ
-// (`q = q * self.scale; attn = q @ k.transpose(-2, -1)`), vitrace scales the
-// scores after it. Both give q·kᵀ/√head_dim up to float rounding (the parity
-// tests hold them within their tolerance), and this order lets the trace show
-// the raw scores and the scaled ones as two steps.
+// One order differs from timm's: current timm scales q before q·kᵀ
+// (`q = q * self.scale; attn = q @ k.transpose(-2, -1)`, or the same inside
+// F.scaled_dot_product_attention when fused attention is on); vitrace scales
+// the scores after it, as timm's early releases did. Both give
+// q·kᵀ/√head_dim up to float rounding (the parity tests hold them within
+// their tolerance), and this order lets the trace show the raw scores and the
+// scaled ones as two steps.
 #pragma once
 
 #include <string>

@@ -1,7 +1,7 @@
 // What a model costs, layer by layer: tokens, attention matrices, the memory
 // their scores take, and the multiply-adds split into projections, attention,
 // MLP and the rest. Every figure comes from the model's own forward pass run
-// shape-only: the MACs are those the loops count (see count_macs in tensor.h),
+// shape-only: the MACs are those the loops count (see core/macs.h),
 // so they cannot drift from what the code does.
 //
 // For comparison, the closed forms (h·w tokens, C channels, window M):

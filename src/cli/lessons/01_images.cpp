@@ -1,5 +1,5 @@
 // Lesson 1: images as tensors and preprocessing (lessons/01-images.md).
-// Source to read: src/io/image.cpp, decode_image and preprocess.
+// Source to read: src/io/image.cpp, decode_image; src/pipeline/preprocess.cpp, preprocess.
 #include "cli/lesson.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"

@@ -1,5 +1,6 @@
 // Lesson 5: the QKV projection (lessons/05-qkv.md).
-// Source to read: src/core/linear.cpp, linear; src/core/vit.cpp, vit_forward (the attn.qkv step).
+// Source to read: src/core/linear.cpp, linear; src/core/attention.cpp, multi_head_attention
+// (the attn.qkv step), called by vit_block in src/core/vit.cpp.
 #include <utility>
 #include <vector>
 

@@ -1,5 +1,6 @@
 // Lesson 7: scaled dot-product, why divide by the square root of d (lessons/07-scaled-dot-product.md).
-// Source to read: src/core/attention.cpp, attention_scores and scale_scores.
+// Source to read: src/core/attention.cpp, attention_scores and scale_scores, and
+// multi_head_attention, where the scale 1 / sqrt(head_dim) is computed.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Lesson 10: the MLP and GELU (lessons/10-mlp.md).
-// Source to read: src/core/activation.cpp, gelu and gelu_tanh; src/core/vit.cpp, vit_forward.
+// Source to read: src/core/activation.cpp, gelu and gelu_tanh; src/core/vit.cpp, vit_block.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,5 +1,5 @@
 // Lesson 11: residual connections and pre-norm (lessons/11-residual.md).
-// Source to read: src/core/vit.cpp, vit_forward; src/core/tokens.cpp, add.
+// Source to read: src/core/vit.cpp, vit_block; src/core/tokens.cpp, add.
 #include <cmath>
 #include <cstdio>
 

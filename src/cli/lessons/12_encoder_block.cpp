@@ -1,5 +1,6 @@
 // Lesson 12: the whole encoder block, and the classifier head (lessons/12-encoder-block.md).
-// Source to read: src/core/vit.cpp, vit_forward; src/core/tokens.cpp, pool_first_token and pool_mean.
+// Source to read: src/core/vit.cpp, vit_block and vit_forward; src/core/tokens.cpp, pool_first_token
+// and pool_mean.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // Lesson 13: the cost of global attention (lessons/13-cost.md).
 // Source to read: src/core/attention.cpp, attention_scores and weighted_sum;
-// src/core/cost.cpp, model_cost.
+// src/core/cost.cpp, model_cost; src/core/step.cpp, cost_kind.
 #include "cli/lesson.h"
 #include "cli/lessons/lesson_extras.h"
 #include "core/cost.h"

@@ -1,6 +1,6 @@
 // Lesson 14: window partition and W-MSA (lessons/14-windows.md).
 // Source to read: src/core/window.cpp, window_partition and window_reverse;
-// src/core/swin.cpp, swin_block.
+// src/core/swin.cpp, swin_block; src/core/attention.cpp, multi_head_attention.
 #include <algorithm>
 #include <cstdint>
 #include <string>

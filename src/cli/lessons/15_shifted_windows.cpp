@@ -1,7 +1,8 @@
 // Lesson 15: shifted windows, the cyclic shift and the attention mask
 // (lessons/15-shifted-windows.md).
 // Source to read: src/core/window.cpp, cyclic_shift, shifted_window_regions and
-// shifted_window_mask; src/core/swin.cpp, swin_block.
+// shifted_window_mask; src/core/swin.cpp, swin_block; src/core/attention.cpp,
+// multi_head_attention (the attn_mask step).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -1,7 +1,8 @@
 // Lesson 16: relative position bias, the table, the index and how the index
 // is built (lessons/16-relative-position.md).
 // Source to read: src/core/window.cpp, relative_coords, relative_position_index,
-// relative_position_bias and add_relative_position_bias.
+// relative_position_bias and add_relative_position_bias; src/core/attention.cpp,
+// multi_head_attention, which calls them.
 #include <cstdio>
 #include <string>
 #include <vector>

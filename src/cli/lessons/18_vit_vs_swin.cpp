@@ -1,6 +1,7 @@
 // Lesson 18: ViT against Swin, side by side (lessons/18-vit-vs-swin.md).
-// Source to read: src/core/vit.cpp, vit_forward, and src/core/swin.cpp, swin_forward
-// and swin_block: the two forward passes, step for step.
+// Source to read: src/core/vit.cpp, vit_forward and vit_block, and src/core/swin.cpp,
+// swin_forward and swin_block: the two forward passes, step for step;
+// src/core/attention.cpp, multi_head_attention, the attention they share.
 #include "cli/lesson.h"
 #include "cli/lessons/lesson_extras.h"
 #include "core/cost.h"
