@@ -70,6 +70,25 @@ struct Family {
     const ConfigField* field_by_json(const std::string& json) const;
 };
 
+// Fills the members that only pass a family's typed structs through: the
+// config C (with image_size, patch and classes members) and the weights W.
+template <class C, class W>
+void bind_typed(Family& f, void (*validate)(const C&), W (*make_weights)(const C&),
+                void (*visit_params)(W&, const C&, const ParamFn&),
+                Tensor (*forward)(const C&, const W&, const Tensor&, Trace&)) {
+    f.validate = [=](const std::any& cfg) { validate(config_as<C>(cfg)); };
+    f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
+    f.patch = [](const std::any& cfg) { return config_as<C>(cfg).patch; };
+    f.classes = [](const std::any& cfg) { return config_as<C>(cfg).classes; };
+    f.make_weights = [=](const std::any& cfg) { return std::any(make_weights(config_as<C>(cfg))); };
+    f.visit_params = [=](std::any& w, const std::any& cfg, const ParamFn& fn) {
+        visit_params(config_as<W>(w), config_as<C>(cfg), fn);
+    };
+    f.forward = [=](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace) {
+        return forward(config_as<C>(cfg), config_as<W>(w), image, trace);
+    };
+}
+
 // Every registered family, in the order `vitrace models` lists them.
 const std::vector<const Family*>& families();
 // Throws Error(Config) for an unknown name.

@@ -234,18 +234,8 @@ Family make_swin_family() {
         fixed_field(&C::norm_eps, "norm_eps"),
         pool_field(),
     };
-    f.validate = [](const std::any& cfg) { validate(config_as<C>(cfg)); };
+    bind_typed<C, SwinWeights>(f, validate, make_swin_weights, visit_swin_params<const ParamFn&>, swin_forward);
     f.derived = [](const std::any& cfg) { return stages_record(config_as<C>(cfg)); };
-    f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
-    f.patch = [](const std::any& cfg) { return config_as<C>(cfg).patch; };
-    f.classes = [](const std::any& cfg) { return config_as<C>(cfg).classes; };
-    f.make_weights = [](const std::any& cfg) { return std::any(make_swin_weights(config_as<C>(cfg))); };
-    f.visit_params = [](std::any& w, const std::any& cfg, const ParamFn& fn) {
-        visit_swin_params(config_as<SwinWeights>(w), config_as<C>(cfg), fn);
-    };
-    f.forward = [](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace) {
-        return swin_forward(config_as<C>(cfg), config_as<SwinWeights>(w), image, trace);
-    };
     f.attention_layers = [](const std::any& cfg) {
         const C& c = config_as<C>(cfg);
         std::vector<AttentionLayer> layers;

@@ -155,22 +155,12 @@ Family make_vit_family() {
         int_field(&C::classes, "classes", "--classes", "Outputs of the classifier head", "classes", 1, 1000000),
         fixed_field(&C::norm_eps, "norm_eps"),
     };
-    f.validate = [](const std::any& cfg) { validate(config_as<C>(cfg)); };
+    bind_typed<C, VitWeights>(f, validate, make_vit_weights, visit_vit_params<const ParamFn&>, vit_forward);
     f.derived = [](const std::any& cfg) {
         const C& c = config_as<C>(cfg);
         return ConfigRecord{{"tokens", {int64_t{c.tokens()}}},
                             {"head_dim", {int64_t{c.head_dim()}}},
                             {"hidden", {int64_t{c.hidden()}}}};
-    };
-    f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
-    f.patch = [](const std::any& cfg) { return config_as<C>(cfg).patch; };
-    f.classes = [](const std::any& cfg) { return config_as<C>(cfg).classes; };
-    f.make_weights = [](const std::any& cfg) { return std::any(make_vit_weights(config_as<C>(cfg))); };
-    f.visit_params = [](std::any& w, const std::any& cfg, const ParamFn& fn) {
-        visit_vit_params(config_as<VitWeights>(w), config_as<C>(cfg), fn);
-    };
-    f.forward = [](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace) {
-        return vit_forward(config_as<C>(cfg), config_as<VitWeights>(w), image, trace);
     };
     f.attention_layers = [](const std::any& cfg) {
         const C& c = config_as<C>(cfg);
