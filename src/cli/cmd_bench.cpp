@@ -60,11 +60,11 @@ int run_bench(const BenchCommand& o) {
     std::vector<double> ms;
     int64_t macs = 0;
     std::unique_ptr<Trace> last;
-    Tensor logits;
+    ModelOutput output;
     for (int r = 0; r <= o.repeat; r++) {
         last = std::make_unique<Trace>(topts);
         const auto t0 = std::chrono::steady_clock::now();
-        logits = forward(lm.model, x, *last);
+        output = forward(lm.model, x, *last);
         const auto t1 = std::chrono::steady_clock::now();
         if (r == 0) {  // warm-up
             for (const Step& s : last->steps()) macs += s.macs;
@@ -80,8 +80,8 @@ int run_bench(const BenchCommand& o) {
     if (!o.write_trace.empty()) {
         OutputFile out(o.write_trace);
         const auto t0 = std::chrono::steady_clock::now();
-        write_trace_json(out.file(), model_json(cfg, lm.weights), nlohmann::ordered_json::object(), *last, logits,
-                         top_k(logits, 5, cfg.class_names));
+        write_trace_json(out.file(), model_json(cfg, lm.weights), nlohmann::ordered_json::object(), *last, output,
+                         top_k(output.logits, 5, cfg.class_names));
         out.commit();
         json_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         std::ifstream f(o.write_trace, std::ios::binary | std::ios::ate);

@@ -114,7 +114,7 @@ void Lesson::write_json(std::FILE* f, int number, const std::string& title) cons
         {"lesson", {{"number", number}, {"title", title}, {"model_flags", flags_.front()}, {"shown_steps", shown_}}}};
     write_trace_json(f, model_json(lm.model.config, lm.weights),
                      input_json(images_.front(), r.image, lm.model.config.image_size(), Normalization{}), r.trace,
-                     r.logits, r.top, &extra);
+                     {r.features, r.logits}, r.top, &extra);
 }
 
 CLI::App* setup_lesson(CLI::App& app, LessonCommand& o) {

@@ -58,10 +58,16 @@ void warn_unmatched(const Trace& trace) {
     }
 }
 
-void print_predictions(const LoadedModel& lm, const std::vector<Prediction>& top, std::FILE* out) {
+void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* out) {
+    const std::vector<Prediction>& top = run.top;
     if (!lm.weights.trained)
         std::fprintf(out, "%s is untrained: seeded random weights (seed %llu); pass --weights FILE.safetensors for real predictions\n",
                      lm.model.config.name.c_str(), (unsigned long long)lm.weights.seed);
+    if (lm.model.config.classes() == 0) {
+        std::fprintf(out, "%s has no head: its output is the features [%lld], in the JSON trace's output.features\n",
+                     lm.model.config.name.c_str(), (long long)run.features.numel());
+        return;
+    }
     std::fprintf(out, "top-%zu:\n", top.size());
     for (size_t i = 0; i < top.size(); i++) {
         const std::string label = top[i].label.empty() ? "class " + std::to_string(top[i].index)
@@ -124,10 +130,10 @@ int run_trace(const TraceCommand& o) {
     }
     if (out) {
         write_trace_json(out->file(), model_json(cfg, lm.weights), input_json(o.image, run.image, cfg.image_size(), norm),
-                         trace, run.logits, top);
+                         trace, {run.features, run.logits}, top);
         out->commit();
     }
-    if (!o.quiet || json_to_stdout) print_predictions(lm, top, text);
+    if (!o.quiet || json_to_stdout) print_predictions(lm, run, text);
     if (out && !json_to_stdout && !o.quiet) std::fprintf(text, "trace written to %s (%zu steps)\n", out->path().c_str(), trace.steps().size());
     return 0;
 }

@@ -63,6 +63,7 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model
             case FlagKind::Ints: cmd.add_option(d.spellings, slot.many, d.help)->delimiter(','); break;
             case FlagKind::Number: cmd.add_option(d.spellings, slot.number, d.help); break;
             case FlagKind::Word: cmd.add_option(d.spellings, slot.word, d.help); break;
+            case FlagKind::Switch: cmd.add_flag(d.spellings, slot.on, d.help); break;
         }
     }
 }
@@ -76,6 +77,7 @@ ModelConfig resolve_config(const ModelOptions& o) {
         else if (!slot.many.empty()) v.ints = slot.many;
         else if (slot.number) v.number = *slot.number;
         else if (slot.word) v.word = *slot.word;
+        else if (slot.on) v.ints = {1};
         else continue;  // not given
         overrides[flag] = v;
     }

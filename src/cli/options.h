@@ -25,6 +25,7 @@ struct ModelOptions {
         std::vector<int> many;
         std::optional<double> number;
         std::optional<std::string> word;
+        bool on = false;  // a switch
     };
     std::map<std::string, Slot> flags;  // by the flag's first spelling, "--width"
 };

@@ -16,6 +16,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -38,6 +39,7 @@ enum class FlagKind {
     Ints,    // --depth 2,2,6,2 (one number or a comma-separated list)
     Number,  // --mlp-ratio 4.0
     Word,    // --pool mean
+    Switch,  // --layer-scale (present or not)
 };
 
 // What the command line gave for one flag.
@@ -120,11 +122,32 @@ ConfigField number_field(double C::*member, std::string json, std::string flag, 
             [=](const std::any& cfg) { return ConfigValue{config_as<C>(cfg).*member}; }};
 }
 
+// A yes/no field: `--qkv-bias false` (a word), or a switch such as
+// `--layer-scale` that turns it on.
+template <class C>
+ConfigField bool_field(bool C::*member, std::string json, std::string flag, std::string help, FlagKind kind) {
+    return {std::move(json), flag, std::move(help), kind,
+            [=](std::any& cfg, const FlagValue& v) {
+                bool on = true;
+                if (kind == FlagKind::Word) {
+                    require(v.word == "true" || v.word == "false", ErrorKind::Usage,
+                            flag.substr(0, flag.find(',')) + ": expected true or false, got '" + v.word + "'");
+                    on = v.word == "true";
+                }
+                config_as<C>(cfg).*member = on;
+            },
+            [=](const std::any& cfg) { return ConfigValue{config_as<C>(cfg).*member}; }};
+}
+
 // A field that the JSON shows but no flag sets (LayerNorm's eps).
 template <class C, class T>
 ConfigField fixed_field(T C::*member, std::string json) {
-    return {std::move(json), "", "", FlagKind::Int, nullptr,
-            [=](const std::any& cfg) { return ConfigValue{static_cast<double>(config_as<C>(cfg).*member)}; }};
+    return {std::move(json), "", "", FlagKind::Int, nullptr, [=](const std::any& cfg) {
+                if constexpr (std::is_integral_v<T>)
+                    return ConfigValue{static_cast<int64_t>(config_as<C>(cfg).*member)};
+                else
+                    return ConfigValue{static_cast<double>(config_as<C>(cfg).*member)};
+            }};
 }
 
 // A flag that other families take and this one refuses, with the reason.

@@ -38,6 +38,12 @@ struct AttentionLayer {
 // computes them; a loaded buffer must equal the computed one.
 enum class BufferKind { RelativePositionIndex, AttentionMask };
 
+// What a forward pass gives.
+struct ModelOutput {
+    Tensor features;  // [C]: what the head reads (timm's forward_head(pre_logits=True))
+    Tensor logits;    // [classes]; empty for a model without a head
+};
+
 // fn(name, tensor, kind, fan_in) for every parameter, with timm's names.
 using ParamFn = std::function<void(const std::string&, Tensor&, ParamKind, int64_t)>;
 
@@ -58,8 +64,8 @@ struct Family {
     std::function<std::any(const std::any& cfg)> make_weights;
     // Every parameter in timm's state-dict order.
     std::function<void(std::any& weights, const std::any& cfg, const ParamFn& fn)> visit_params;
-    // logits [classes] <- image [3, S, S], recording every step.
-    std::function<Tensor(const std::any& cfg, const std::any& weights, const Tensor& image, Trace& trace)> forward;
+    // features and logits <- image [3, S, S], recording every step.
+    std::function<ModelOutput(const std::any& cfg, const std::any& weights, const Tensor& image, Trace& trace)> forward;
 
     std::function<std::vector<AttentionLayer>(const std::any& cfg)> attention_layers;
     // The buffer the model computes for block `block` of stage `stage`; nothing
@@ -75,7 +81,7 @@ struct Family {
 template <class C, class W>
 void bind_typed(Family& f, void (*validate)(const C&), W (*make_weights)(const C&),
                 void (*visit_params)(W&, const C&, const ParamFn&),
-                Tensor (*forward)(const C&, const W&, const Tensor&, Trace&)) {
+                ModelOutput (*forward)(const C&, const W&, const Tensor&, Trace&)) {
     f.validate = [=](const std::any& cfg) { validate(config_as<C>(cfg)); };
     f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
     f.patch = [](const std::any& cfg) { return config_as<C>(cfg).patch; };

@@ -21,6 +21,7 @@ namespace {
 FlagValue as_flag_value(const ConfigValue& v) {
     FlagValue f;
     if (const auto* n = std::get_if<int64_t>(&v.value)) f.ints = {static_cast<int>(*n)};
+    else if (const auto* b = std::get_if<bool>(&v.value)) f.word = *b ? "true" : "false";
     else if (const auto* list = std::get_if<std::vector<int>>(&v.value)) f.ints = *list;
     else if (const auto* x = std::get_if<double>(&v.value)) f.number = *x;
     else if (const auto* w = std::get_if<std::string>(&v.value)) f.word = *w;
@@ -134,7 +135,7 @@ std::vector<Prediction> top_k(const Tensor& logits, int k, const std::vector<std
     return out;
 }
 
-Tensor forward(const Model& m, const Tensor& image, Trace& trace) {
+ModelOutput forward(const Model& m, const Tensor& image, Trace& trace) {
     return m.config.family->forward(m.config.params, m.weights, image, trace);
 }
 

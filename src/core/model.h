@@ -92,8 +92,9 @@ struct Prediction {
 // The k most likely classes, best first.
 std::vector<Prediction> top_k(const Tensor& logits, int k, const std::vector<std::string>& class_names);
 
-// logits [classes] <- image [3, S, S], normalised. A shape-only image or
-// shape-only weights give shape-only steps: shapes and MACs, no values.
-Tensor forward(const Model& m, const Tensor& image, Trace& trace);
+// features [C] and logits [classes] <- image [3, S, S], normalised. A
+// shape-only image or shape-only weights give shape-only steps: shapes and
+// MACs, no values.
+ModelOutput forward(const Model& m, const Tensor& image, Trace& trace);
 
 }  // namespace vitrace

@@ -20,18 +20,18 @@ enum class Role : uint8_t {
     // preprocessing
     InputDecode, InputResize, InputScale, InputNormalize,
     // embedding
-    Patchify, PatchProj, PatchNorm, ClsToken, PosEmbed,
+    Patchify, PatchProj, PatchNorm, ClsToken, RegToken, DistToken, PosEmbedResample, PosEmbed,
     // a block
     Norm1, CyclicShift, WindowPartition,
     Qkv, SplitHeads, Scores, Scale,
     BiasTable, PositionIndex, PositionBias, AddPositionBias, Mask, AddMask,
     Softmax, WeightedSum, MergeHeads, Proj,
-    WindowReverse, ReverseShift, Residual1,
-    Norm2, Fc1, Act, Fc2, Residual2,
+    WindowReverse, ReverseShift, Ls1, Residual1,
+    Norm2, Fc1, Act, Fc2, Ls2, Residual2,
     // Swin's patch merging, at the start of a stage
     Merge, MergeNorm, Reduction,
     // the end
-    Norm, FcNorm, Pool, GlobalPool, Head, HeadFc,
+    Norm, FcNorm, Pool, GlobalPool, Head, HeadDist, HeadFc,
 };
 
 // Where a role's multiply-adds go in the cost tables (core/cost.h).

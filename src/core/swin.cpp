@@ -113,7 +113,7 @@ void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, i
     trace.record(at(Role::Residual2), "add", x, {"H", "W", "C"});
 }
 
-Tensor swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace) {
+ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace) {
     const int64_t grid = cfg.resolution(0);
     const StepScope top;
 
@@ -149,13 +149,14 @@ Tensor swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& i
     // timm: x = self.norm(x); x = self.head.global_pool(x); x = self.head.fc(x)
     layernorm(x, x, w.norm);
     trace.record(top(Role::Norm), "layernorm", x, {"H", "W", "C"});
-    Tensor pooled;  // [C]
-    pool_mean(pooled, x, 0);
-    trace.record(top(Role::GlobalPool), "pool_mean", pooled, {"C"});
-    Tensor logits;  // [classes]
-    linear(logits, pooled, w.head);
-    trace.record(top(Role::HeadFc), "linear", logits, {"classes"});
-    return logits;
+    ModelOutput out;
+    pool_mean(out.features, x, 0);  // [C]
+    trace.record(top(Role::GlobalPool), "pool_mean", out.features, {"C"});
+    if (cfg.classes > 0) {
+        linear(out.logits, out.features, w.head);  // [classes]
+        trace.record(top(Role::HeadFc), "linear", out.logits, {"classes"});
+    }
+    return out;
 }
 
 namespace {
@@ -230,7 +231,8 @@ Family make_swin_family() {
         stage_list_field(&C::heads, "heads", "--heads", "Attention heads per stage, e.g. 3,6,12,24", "heads", 65536),
         int_field(&C::window, "window", "--window", "Window side M", "window", 1, 16384),
         number_field(&C::mlp_ratio, "mlp_ratio", "--mlp-ratio", "MLP hidden width as a multiple of C", "mlp ratio", 0, 64),
-        int_field(&C::classes, "classes", "--classes", "Outputs of the classifier head", "classes", 1, 1000000),
+        int_field(&C::classes, "classes", "--classes", "Outputs of the classifier head (0: none, features only)",
+                  "classes", 0, 1000000),
         fixed_field(&C::norm_eps, "norm_eps"),
         pool_field(),
     };

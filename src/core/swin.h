@@ -36,7 +36,7 @@ struct SwinConfig {
     std::vector<int> heads = {3, 6, 12, 24};
     int window = 7;
     double mlp_ratio = 4.0;
-    int classes = 1000;
+    int classes = 1000;      // 0: no head, the model gives features only
     float norm_eps = 1e-5f;  // nn.LayerNorm's default, as timm's Swin
 
     int stages() const { return static_cast<int>(depths.size()); }
@@ -104,8 +104,8 @@ struct SwinBuffers {
 void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, int b, SwinBuffers& t, Trace& trace);
 
 // timm: SwinTransformer.forward
-// logits [classes] <- image [3, S, S], normalised
-Tensor swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace);
+// features [C], logits [classes] (none without a head) <- image [3, S, S], normalised
+ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace);
 
 // The Swin family: its config fields, weights and forward pass (core/family.h).
 const Family& swin_family();
@@ -136,7 +136,7 @@ void visit_swin_params(SwinWeights& w, const SwinConfig& cfg, Fn&& fn) {
         }
     }
     visit_layernorm(w.norm, "norm", fn);
-    visit_linear(w.head, "head.fc", fn);
+    if (cfg.classes > 0) visit_linear(w.head, "head.fc", fn);
 }
 
 }  // namespace vitrace

@@ -5,11 +5,30 @@
 
 namespace vitrace {
 
-void prepend_cls_token(Tensor& out, const Tensor& x, const Tensor& cls_token) {
-    const int64_t n = x.dim(0), C = x.dim(1);
-    if (!prepare(out, {1 + n, C}, x)) return;
-    std::copy(cls_token.ptr(), cls_token.ptr() + C, out.ptr());       // out[0, :] = cls
-    std::copy(x.ptr(), x.ptr() + n * C, out.ptr() + C);               // out[1:, :] = x
+void insert_tokens(Tensor& out, const Tensor& x, const Tensor& tokens, int64_t at) {
+    const int64_t n = x.dim(0), C = x.dim(1), k = tokens.dim(1);
+    Tensor joined;  // out may be x
+    if (prepare(joined, {n + k, C}, x)) {
+        std::copy(x.ptr(), x.ptr() + at * C, joined.ptr());                          // out[:at] = x[:at]
+        std::copy(tokens.ptr(), tokens.ptr() + k * C, joined.ptr() + at * C);        // out[at:at+k] = tokens
+        std::copy(x.ptr() + at * C, x.ptr() + n * C, joined.ptr() + (at + k) * C);   // out[at+k:] = x[at:]
+    }
+    out = std::move(joined);
+}
+
+void scale_channels(Tensor& out, const Tensor& x, const Tensor& gamma) {
+    const int64_t C = gamma.numel(), rows = x.numel() / C;
+    if (!prepare(out, x.shape, x)) return;
+    for (int64_t r = 0; r < rows; r++) {
+        const float* x_r = &x[r * C];  // x[r, :]
+        float* out_r = &out[r * C];
+        for (int64_t c = 0; c < C; c++) out_r[c] = x_r[c] * gamma[c];
+    }
+}
+
+void average(Tensor& out, const Tensor& a, const Tensor& b) {
+    if (!prepare(out, a.shape, a)) return;
+    for (int64_t i = 0; i < a.numel(); i++) out[i] = (a[i] + b[i]) / 2;
 }
 
 void sinusoidal_position_embedding(Tensor& out, int N, int C) {
@@ -40,9 +59,9 @@ void pool_first_token(Tensor& out, const Tensor& x) {
     std::copy(x.ptr(), x.ptr() + C, out.ptr());
 }
 
-void pool_mean(Tensor& out, const Tensor& x, int64_t first) {
+void pool_mean(Tensor& out, const Tensor& x, int64_t first, int64_t end) {
     const int64_t C = x.dim(-1);
-    const int64_t N = x.numel() / C;
+    const int64_t N = end < 0 ? x.numel() / C : end;
     if (!prepare(out, {C}, x)) return;
     for (int64_t c = 0; c < C; c++) {
         double sum = 0;

@@ -5,9 +5,17 @@
 
 namespace vitrace {
 
-// timm: x = torch.cat((cls_token, x), dim=1)
-// out [1 + n, C] <- cls_token [1, 1, C], x [n, C]
-void prepend_cls_token(Tensor& out, const Tensor& x, const Tensor& cls_token);
+// timm: x = torch.cat((cls_token, x), dim=1); reg_token and dist_token join
+// after the cls token, so the tokens go in at row `at`
+// out [n + k, C] <- x [n, C], tokens [1, k, C]; out may be x
+void insert_tokens(Tensor& out, const Tensor& x, const Tensor& tokens, int64_t at);
+
+// timm: LayerScale, x * gamma
+// out [..., C] <- x [..., C], gamma [C]; out may be x
+void scale_channels(Tensor& out, const Tensor& x, const Tensor& gamma);
+
+// out = (a + b) / 2, element by element: DeiT's two heads at inference
+void average(Tensor& out, const Tensor& a, const Tensor& b);
 
 // The fixed position table of the original Transformer (Vaswani et al., 2017),
 // which ViT replaced by a learned pos_embed; kept to compare the two. Channel
@@ -25,8 +33,9 @@ void add(Tensor& out, const Tensor& a, const Tensor& b);
 // out [C] <- x [N, C]
 void pool_first_token(Tensor& out, const Tensor& x);
 
-// timm (global_pool='avg'): x[:, first:].mean(dim=1), the mean over tokens first..N-1
+// timm (global_pool='avg'): x[:, first:end].mean(dim=1), the mean over tokens
+// first..end-1 (end -1: to the last token)
 // out [C] <- x [..., C] (every leading axis is a token axis)
-void pool_mean(Tensor& out, const Tensor& x, int64_t first);
+void pool_mean(Tensor& out, const Tensor& x, int64_t first, int64_t end = -1);
 
 }  // namespace vitrace

@@ -5,12 +5,17 @@
 #include "core/activation.h"
 #include "core/attention.h"
 #include "core/patch.h"
+#include "core/resample.h"
 #include "core/tokens.h"
 
 namespace vitrace {
 
 void validate(const VitConfig& cfg) {
     const auto str = [](auto v) { return std::to_string(v); };
+    require(cfg.class_token || cfg.pool == Pool::Mean, ErrorKind::Config,
+            "class token false: a ViT without a cls token pools the mean of its tokens (--pool mean)");
+    require(!cfg.distilled || (cfg.class_token && cfg.pool == Pool::Token && cfg.reg_tokens == 0), ErrorKind::Config,
+            "distilled: DeiT reads the cls and the distillation token (a cls token, token pooling, no registers)");
     require(cfg.hidden() > 0, ErrorKind::Config,
             "mlp ratio " + str(cfg.mlp_ratio) + " gives no hidden units at width " + str(cfg.width));
     require(cfg.image_size % cfg.patch == 0, ErrorKind::Config,
@@ -25,19 +30,23 @@ VitWeights make_vit_weights(const VitConfig& cfg) {
     const int64_t C = cfg.width, P = cfg.patch;
     VitWeights w;
     w.patch_embed = {Tensor::shape_only({C, 3, P, P}), Tensor::shape_only({C})};
-    w.cls_token = Tensor::shape_only({1, 1, C});
-    w.pos_embed = Tensor::shape_only({1, cfg.tokens(), C});
+    if (cfg.class_token) w.cls_token = Tensor::shape_only({1, 1, C});
+    if (cfg.reg_tokens > 0) w.reg_token = Tensor::shape_only({1, cfg.reg_tokens, C});
+    if (cfg.distilled) w.dist_token = Tensor::shape_only({1, 1, C});
+    w.pos_embed = Tensor::shape_only({1, cfg.pos_rows(), C});
     w.blocks.resize(cfg.depth);
     for (VitBlock& b : w.blocks) {
         b.norm1 = layernorm_shape(C, cfg.norm_eps);
-        b.qkv = linear_shape(3 * C, C);
+        b.qkv = linear_shape(3 * C, C, cfg.qkv_bias);
         b.proj = linear_shape(C, C);
         b.norm2 = layernorm_shape(C, cfg.norm_eps);
         b.fc1 = linear_shape(cfg.hidden(), C);
         b.fc2 = linear_shape(C, cfg.hidden());
+        if (cfg.layer_scale) b.ls1 = Tensor::shape_only({C}), b.ls2 = Tensor::shape_only({C});
     }
     w.norm = layernorm_shape(C, cfg.norm_eps);
-    w.head = linear_shape(cfg.classes, C);
+    if (cfg.classes > 0) w.head = linear_shape(cfg.classes, C);
+    if (cfg.classes > 0 && cfg.distilled) w.head_dist = linear_shape(cfg.classes, C);
     return w;
 }
 
@@ -48,6 +57,10 @@ void vit_block(Tensor& x, const VitBlock& b, const VitConfig& cfg, int i, VitBuf
     layernorm(t.xn, x, b.norm1);
     trace.record(at(Role::Norm1), "layernorm", t.xn, {"N", "C"});
     multi_head_attention(t.branch, t.xn, b.qkv, b.proj, cfg.heads, nullptr, {{}, "N"}, at, t.attn, trace);
+    if (cfg.layer_scale) {  // timm: self.ls1(...), gamma * branch
+        scale_channels(t.branch, t.branch, b.ls1);
+        trace.record(at(Role::Ls1), "layer_scale", t.branch, {"N", "C"});
+    }
     add(x, x, t.branch);
     trace.record(at(Role::Residual1), "add", x, {"N", "C"});
 
@@ -60,49 +73,122 @@ void vit_block(Tensor& x, const VitBlock& b, const VitConfig& cfg, int i, VitBuf
     trace.record(at(Role::Act), "gelu", t.hidden, {"N", "hidden"});
     linear(t.branch, t.hidden, b.fc2);
     trace.record(at(Role::Fc2), "linear", t.branch, {"N", "C"});
+    if (cfg.layer_scale) {  // timm: self.ls2(...)
+        scale_channels(t.branch, t.branch, b.ls2);
+        trace.record(at(Role::Ls2), "layer_scale", t.branch, {"N", "C"});
+    }
     add(x, x, t.branch);
     trace.record(at(Role::Residual2), "add", x, {"N", "C"});
 }
 
-Tensor vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace) {
+namespace {
+
+// timm: resample_abs_pos_embed. The prefix rows stay; the grid [g, g, C] is
+// resized to the image's grid [h, w, C] as F.interpolate(mode='bicubic',
+// antialias=True) does.
+// out [prefix + h·w, C] <- pos_embed [1, prefix + g·g, C]
+void resample_pos_embed(Tensor& out, const Tensor& pos_embed, int prefix, int g, int h, Trace& trace) {
+    const int64_t C = pos_embed.dim(-1);
+    Tensor grid;  // [C, g, g]
+    Tensor resized;  // [C, h, h]
+    if (prepare(grid, {C, g, g}, pos_embed))
+        for (int64_t p = 0; p < (int64_t)g * g; p++)
+            for (int64_t c = 0; c < C; c++) grid[c * g * g + p] = pos_embed[(prefix + p) * C + c];
+    resize_bicubic_antialias(resized, grid, h, h);
+    Tensor shown;  // [h, w, C]: the new grid, as the trace shows it
+    if (prepare(shown, {h, h, C}, resized))
+        for (int64_t p = 0; p < (int64_t)h * h; p++)
+            for (int64_t c = 0; c < C; c++) shown[p * C + c] = resized[c * h * h + p];
+    trace.record({Role::PosEmbedResample}, "resample_bicubic", shown, {"h", "w", "C"});
+    if (!prepare(out, {1, prefix + (int64_t)h * h, C}, pos_embed)) return;
+    std::copy(pos_embed.ptr(), pos_embed.ptr() + prefix * C, out.ptr());
+    std::copy(shown.data.begin(), shown.data.end(), out.ptr() + prefix * C);
+}
+
+}  // namespace
+
+ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace) {
     const StepScope top;
 
     // timm: x = self.patch_embed(x), the Conv2d as patchify + linear
     Tensor patches;  // [n, 3·P·P]
     patchify(patches, image, cfg.patch);
     trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
-    Tensor tokens;  // [n, C]
-    linear(tokens, patches, w.patch_embed);
-    trace.record(top(Role::PatchProj), "linear", tokens, {"n", "C"});
+    Tensor x;  // [n, C], then [N, C]: the residual stream
+    linear(x, patches, w.patch_embed);
+    trace.record(top(Role::PatchProj), "linear", x, {"n", "C"});
 
-    // timm: x = self._pos_embed(x)
-    Tensor x;  // [N, C], the residual stream
-    prepend_cls_token(x, tokens, w.cls_token);
-    trace.record(top(Role::ClsToken), "concat", x, {"N", "C"});
-    add(x, x, w.pos_embed);
-    trace.record(top(Role::PosEmbed), "add", x, {"N", "C"});
+    // timm: x = self._pos_embed(x). The prefix tokens join in front: cls,
+    // then dist or the registers. pos_embed is added after they join, or
+    // before with no_embed_class (it then covers the patches only).
+    const Tensor* pos_embed = &w.pos_embed;  // [1, pos_rows, C]
+    Tensor resampled;                        // at another image size
+    if (cfg.pos_grid() != cfg.grid()) {
+        resample_pos_embed(resampled, w.pos_embed, cfg.no_embed_class ? 0 : cfg.prefix(), cfg.pos_grid(), cfg.grid(),
+                           trace);
+        pos_embed = &resampled;
+    }
+    if (cfg.no_embed_class) {
+        add(x, x, *pos_embed);
+        trace.record(top(Role::PosEmbed), "add", x, {"n", "C"});
+    }
+    const struct {
+        bool present;
+        const Tensor& tokens;  // [1, k, C]
+        Role role;
+    } prefix[] = {{cfg.class_token, w.cls_token, Role::ClsToken},
+                  {cfg.distilled, w.dist_token, Role::DistToken},
+                  {cfg.reg_tokens > 0, w.reg_token, Role::RegToken}};
+    int64_t joined = 0;  // prefix tokens in front so far
+    for (const auto& p : prefix) {
+        if (!p.present) continue;
+        insert_tokens(x, x, p.tokens, joined);  // timm: torch.cat(to_cat + [x], dim=1)
+        joined += p.tokens.dim(1);
+        trace.record(top(p.role), "concat", x, {"N", "C"});
+    }
+    if (!cfg.no_embed_class) {
+        add(x, x, *pos_embed);
+        trace.record(top(Role::PosEmbed), "add", x, {"N", "C"});
+    }
 
     // timm: x = self.blocks(x)
     VitBuffers buffers;
     for (int i = 0; i < cfg.depth; i++) vit_block(x, w.blocks[i], cfg, i, buffers, trace);
 
     // timm: x = self.norm(x); x = self.pool(x); x = self.fc_norm(x); x = self.head(x)
-    Tensor pooled;  // [C]
+    ModelOutput out;
+    Tensor cls, dist;  // [C], [C]: the tokens DeiT's two heads read
     if (cfg.pool == Pool::Token) {
         layernorm(x, x, w.norm);
         trace.record(top(Role::Norm), "layernorm", x, {"N", "C"});
-        pool_first_token(pooled, x);
-        trace.record(top(Role::Pool), "pool_token", pooled, {"C"});
+        if (cfg.distilled) {  // timm (VisionTransformerDistilled): (x[:, 0] + x[:, 1]) / 2
+            pool_first_token(cls, x);
+            pool_mean(dist, x, 1, 2);
+            average(out.features, cls, dist);
+            trace.record(top(Role::Pool), "pool_cls_dist", out.features, {"C"});
+        } else {
+            pool_first_token(out.features, x);
+            trace.record(top(Role::Pool), "pool_token", out.features, {"C"});
+        }
     } else {
-        pool_mean(pooled, x, 1);
-        trace.record(top(Role::Pool), "pool_mean", pooled, {"C"});
-        layernorm(pooled, pooled, w.norm);
-        trace.record(top(Role::FcNorm), "layernorm", pooled, {"C"});
+        pool_mean(out.features, x, cfg.prefix());  // the patches only
+        trace.record(top(Role::Pool), "pool_mean", out.features, {"C"});
+        layernorm(out.features, out.features, w.norm);
+        trace.record(top(Role::FcNorm), "layernorm", out.features, {"C"});
     }
-    Tensor logits;  // [classes]
-    linear(logits, pooled, w.head);
-    trace.record(top(Role::Head), "linear", logits, {"classes"});
-    return logits;
+    if (cfg.classes == 0) return out;
+    if (cfg.distilled) {  // timm: (self.head(x[:, 0]) + self.head_dist(x[:, 1])) / 2 at inference
+        Tensor logits_dist;  // [classes]
+        linear(out.logits, cls, w.head);
+        trace.record(top(Role::Head), "linear", out.logits, {"classes"});
+        linear(logits_dist, dist, w.head_dist);
+        trace.record(top(Role::HeadDist), "linear", logits_dist, {"classes"});
+        average(out.logits, out.logits, logits_dist);
+    } else {
+        linear(out.logits, out.features, w.head);  // [classes]
+        trace.record(top(Role::Head), "linear", out.logits, {"classes"});
+    }
+    return out;
 }
 
 namespace {
@@ -136,6 +222,18 @@ ConfigField pool_field() {
             }};
 }
 
+// --class-token false: no cls token, so the model pools the mean of its tokens.
+ConfigField class_token_field() {
+    ConfigField f = bool_field(&VitConfig::class_token, "class_token", "--class-token",
+                               "A cls token: true or false (false pools the mean of the tokens)", FlagKind::Word);
+    f.set = [set = f.set](std::any& cfg, const FlagValue& v) {
+        set(cfg, v);
+        VitConfig& c = config_as<VitConfig>(cfg);
+        if (!c.class_token) c.pool = Pool::Mean;
+    };
+    return f;
+}
+
 Family make_vit_family() {
     using C = VitConfig;
     Family f;
@@ -152,8 +250,20 @@ Family make_vit_family() {
         refused_flag("--window", FlagKind::Int, "window: a ViT has no windows (it attends globally)"),
         number_field(&C::mlp_ratio, "mlp_ratio", "--mlp-ratio", "MLP hidden width as a multiple of C", "mlp ratio", 0, 64),
         pool_field(),
-        int_field(&C::classes, "classes", "--classes", "Outputs of the classifier head", "classes", 1, 1000000),
+        int_field(&C::classes, "classes", "--classes", "Outputs of the classifier head (0: none, features only)",
+                  "classes", 0, 1000000),
         fixed_field(&C::norm_eps, "norm_eps"),
+        bool_field(&C::qkv_bias, "qkv_bias", "--qkv-bias", "attn.qkv has a bias: true or false", FlagKind::Word),
+        bool_field(&C::layer_scale, "layer_scale", "--layer-scale", "LayerScale after attn and mlp (ls1, ls2)",
+                   FlagKind::Switch),
+        class_token_field(),
+        int_field(&C::reg_tokens, "reg_tokens", "--reg-tokens", "Register tokens after the cls token", "reg tokens", 0,
+                  64),
+        bool_field(&C::no_embed_class, "no_embed_class", "--no-embed-class",
+                   "pos_embed covers the patches only, added before the prefix tokens join", FlagKind::Switch),
+        bool_field(&C::distilled, "distilled", "--distilled", "DeiT's distillation token and second head",
+                   FlagKind::Switch),
+        fixed_field(&C::pos_embed_grid, "pos_embed_grid"),
     };
     bind_typed<C, VitWeights>(f, validate, make_vit_weights, visit_vit_params<const ParamFn&>, vit_forward);
     f.derived = [](const std::any& cfg) {

@@ -86,7 +86,7 @@ nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& wei
 }
 
 void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const nlohmann::ordered_json& input,
-                      const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top,
+                      const Trace& trace, const ModelOutput& out, const std::vector<Prediction>& top,
                       const nlohmann::ordered_json* extra) {
     JsonStream w(f);
     w.raw("{\"format\":\"");
@@ -150,23 +150,32 @@ void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const n
     w.num(total_macs);
     w.raw(",\"time_ms\":");
     w.num(static_cast<float>(total_ms));
-    w.raw("},\"output\":{\"logits\":");
-    if (logits.has_data())
-        w.floats(logits.ptr(), logits.data.size());
+    w.raw("},\"output\":{");
+    if (!out.logits.shape.empty()) {
+        w.raw("\"logits\":");
+        if (out.logits.has_data())
+            w.floats(out.logits.ptr(), out.logits.data.size());
+        else
+            w.raw("null");
+        w.raw(",\"top5\":[");
+        for (size_t i = 0; i < top.size(); i++) {
+            if (i) w.raw(",");
+            w.raw("{\"index\":");
+            w.num(static_cast<int64_t>(top[i].index));
+            w.raw(",\"label\":");
+            w.json(top[i].label.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(top[i].label));
+            w.raw(",\"score\":");
+            w.num(static_cast<float>(top[i].score));
+            w.raw("}");
+        }
+        w.raw("],");
+    }
+    w.raw("\"features\":");
+    if (out.features.has_data() && !out.features.shape.empty())
+        w.floats(out.features.ptr(), out.features.data.size());
     else
         w.raw("null");
-    w.raw(",\"top5\":[");
-    for (size_t i = 0; i < top.size(); i++) {
-        if (i) w.raw(",");
-        w.raw("{\"index\":");
-        w.num(static_cast<int64_t>(top[i].index));
-        w.raw(",\"label\":");
-        w.json(top[i].label.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(top[i].label));
-        w.raw(",\"score\":");
-        w.num(static_cast<float>(top[i].score));
-        w.raw("}");
-    }
-    w.raw("]}");
+    w.raw("}");
     if (extra)
         for (const auto& [key, value] : extra->items()) {
             w.raw(",");

@@ -33,8 +33,10 @@ nlohmann::ordered_json model_json(const ModelConfig& cfg, const WeightsInfo& wei
 // read back to the same float; NaN and infinities, which JSON lacks, as null.
 // `extra`, when given, is an object whose fields are added at the top level
 // (the lessons add "lesson").
+// `output` holds the features always, and the logits and top-5 only when the
+// model has a head.
 void write_trace_json(std::FILE* f, const nlohmann::ordered_json& model, const nlohmann::ordered_json& input,
-                      const Trace& trace, const Tensor& logits, const std::vector<Prediction>& top,
+                      const Trace& trace, const ModelOutput& out, const std::vector<Prediction>& top,
                       const nlohmann::ordered_json* extra = nullptr);
 
 }  // namespace vitrace

@@ -43,10 +43,12 @@ DecodedImage read_input(const std::string& path, std::string* warning) {
 
 ImageRun run_model(const LoadedModel& lm, DecodedImage image, const Normalization& norm, const TraceOptions& options,
                    const std::function<void(const Step&)>& on_step) {
-    ImageRun run{std::move(image), Trace(options), {}, {}};
+    ImageRun run{std::move(image), Trace(options), {}, {}, {}};
     run.trace.on_step = on_step;
     const Tensor x = preprocess(run.image, lm.model.config.image_size(), norm, run.trace);
-    run.logits = forward(lm.model, x, run.trace);
+    ModelOutput out = forward(lm.model, x, run.trace);
+    run.features = std::move(out.features);
+    run.logits = std::move(out.logits);
     run.trace.on_step = nullptr;
     run.top = top_k(run.logits, 5, lm.model.config.class_names);
     return run;

@@ -46,8 +46,9 @@ DecodedImage read_input(const std::string& path, std::string* warning);
 struct ImageRun {
     DecodedImage image;
     Trace trace;
-    Tensor logits;
-    std::vector<Prediction> top;  // the five most likely classes
+    Tensor features;              // [C], what the head reads
+    Tensor logits;                // [classes]; empty without a head
+    std::vector<Prediction> top;  // the five most likely classes; none without a head
 };
 // on_step, when given, is called after each step (a progress line).
 ImageRun run_model(const LoadedModel& lm, DecodedImage image, const Normalization& norm, const TraceOptions& options,

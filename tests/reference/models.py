@@ -8,6 +8,14 @@ LayerNorm eps 1e-6, qkv with bias, exact GELU, cls token first, learned position
 embedding over cls + patches, 'token' pooling after the final norm or 'avg'
 pooling over the patch tokens followed by fc_norm.
 
+The variants that published checkpoints use are config fields with timm's
+meaning; VIT_VARIANTS holds their defaults, which give the plain ViT above:
+qkv_bias, layer_scale (blocks.i.ls1/ls2.gamma), class_token, reg_tokens
+(reg_token [1, R, C]), no_embed_class (pos_embed covers the patches only and is
+added before the prefix tokens are prepended), distilled (timm deit.py:
+dist_token and head_dist), norm_eps, and classes = 0 for no head (timm's
+num_classes=0: forward returns the features).
+
 `vit_steps` recomputes the forward pass one step at a time with plain torch
 operations and returns every intermediate under vitrace's step name.
 """
@@ -42,11 +50,17 @@ def vit_config(vitrace, name, **overrides):
     return dict(builtin_configs(vitrace, "vit")[name], **overrides)
 
 
+# The ViT config fields beyond CONFIG_FIELDS["vit"], with the values that give
+# the plain ViT (and so the port's behaviour for a config that leaves them out).
+VIT_VARIANTS = dict(qkv_bias=True, layer_scale=False, class_token=True, reg_tokens=0, no_embed_class=False,
+                    distilled=False, norm_eps=1e-6)
+
+
 class Attention(nn.Module):
-    def __init__(self, width, heads):
+    def __init__(self, width, heads, qkv_bias=True):
         super().__init__()
         self.heads = heads
-        self.qkv = nn.Linear(width, 3 * width)
+        self.qkv = nn.Linear(width, 3 * width, bias=qkv_bias)
         self.proj = nn.Linear(width, width)
 
     def forward(self, x):
@@ -70,17 +84,30 @@ class Mlp(nn.Module):
         return self.fc2(self.act(self.fc1(x)))
 
 
-class Block(nn.Module):
-    def __init__(self, width, heads, hidden, eps):
+class LayerScale(nn.Module):
+    """timm's LayerScale: a learned per-channel gain on a residual branch."""
+
+    def __init__(self, width):
         super().__init__()
-        self.norm1 = nn.LayerNorm(width, eps=eps)
-        self.attn = Attention(width, heads)
-        self.norm2 = nn.LayerNorm(width, eps=eps)
-        self.mlp = Mlp(width, hidden)
+        self.gamma = nn.Parameter(torch.ones(width))
 
     def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
+        return x * self.gamma
+
+
+class Block(nn.Module):
+    def __init__(self, width, heads, hidden, eps, qkv_bias=True, layer_scale=False):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width, eps=eps)
+        self.attn = Attention(width, heads, qkv_bias)
+        self.ls1 = LayerScale(width) if layer_scale else nn.Identity()
+        self.norm2 = nn.LayerNorm(width, eps=eps)
+        self.mlp = Mlp(width, hidden)
+        self.ls2 = LayerScale(width) if layer_scale else nn.Identity()
+
+    def forward(self, x):
+        x = x + self.ls1(self.attn(self.norm1(x)))
+        return x + self.ls2(self.mlp(self.norm2(x)))
 
 
 class PatchEmbed(nn.Module):
@@ -95,40 +122,100 @@ class PatchEmbed(nn.Module):
 class VisionTransformer(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        C = cfg["width"]
+        cfg = dict(VIT_VARIANTS, **cfg)
+        C, eps = cfg["width"], cfg["norm_eps"]
         n = (cfg["image_size"] // cfg["patch"]) ** 2
         hidden = int(C * cfg["mlp_ratio"])
         self.cfg = cfg
+        # prefix tokens, in timm's order: cls, then dist (deit) or the registers
+        self.num_prefix_tokens = int(cfg["class_token"]) + int(cfg["distilled"]) + cfg["reg_tokens"]
         self.patch_embed = PatchEmbed(cfg["patch"], C)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, C))
-        self.pos_embed = nn.Parameter(torch.zeros(1, n + 1, C))
-        self.blocks = nn.ModuleList([Block(C, cfg["heads"], hidden, 1e-6) for _ in range(cfg["depth"])])
+        if cfg["class_token"]:
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, C))
+        if cfg["reg_tokens"]:
+            self.reg_token = nn.Parameter(torch.zeros(1, cfg["reg_tokens"], C))
+        self.pos_embed = nn.Parameter(torch.zeros(1, n if cfg["no_embed_class"] else n + self.num_prefix_tokens, C))
+        if cfg["distilled"]:
+            self.dist_token = nn.Parameter(torch.zeros(1, 1, C))
+        self.blocks = nn.ModuleList([Block(C, cfg["heads"], hidden, eps, cfg["qkv_bias"], cfg["layer_scale"])
+                                     for _ in range(cfg["depth"])])
         if cfg["pool"] == "token":
-            self.norm = nn.LayerNorm(C, eps=1e-6)
+            self.norm = nn.LayerNorm(C, eps=eps)
         else:
-            self.fc_norm = nn.LayerNorm(C, eps=1e-6)
-        self.head = nn.Linear(C, cfg["classes"])
+            self.fc_norm = nn.LayerNorm(C, eps=eps)
+        self.head = nn.Linear(C, cfg["classes"]) if cfg["classes"] else nn.Identity()
+        if cfg["distilled"]:
+            self.head_dist = nn.Linear(C, cfg["classes"]) if cfg["classes"] else nn.Identity()
 
-    def forward(self, x):
+    def prefix_tokens(self, B):
+        names = ("cls_token", "dist_token", "reg_token")
+        return [getattr(self, k).expand(B, -1, -1) for k in names if hasattr(self, k)]
+
+    def forward_features(self, x):  # x [B, 3, S, S] -> [B, N, C], after the final norm
         x = self.patch_embed(x)
-        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+        prefix = self.prefix_tokens(x.shape[0])
+        if self.cfg["no_embed_class"]:
+            # timm: pos_embed does not cover the prefix tokens; add, then concatenate
+            x = torch.cat(prefix + [x + self.pos_embed], dim=1)
+        else:
+            x = torch.cat(prefix + [x], dim=1) + self.pos_embed
         for b in self.blocks:
             x = b(x)
+        return self.norm(x) if self.cfg["pool"] == "token" else x
+
+    def forward_head(self, x, pre_logits=False):  # [B, N, C] -> features [B, C] or logits [B, classes]
+        if self.cfg["distilled"]:
+            # timm deit.py: eval averages the two heads; pre_logits averages the two tokens
+            if pre_logits:
+                return (x[:, 0] + x[:, 1]) / 2
+            return (self.head(x[:, 0]) + self.head_dist(x[:, 1])) / 2
         if self.cfg["pool"] == "token":
-            x = self.norm(x)[:, 0]
+            x = x[:, 0]
         else:
-            x = self.fc_norm(x[:, 1:].mean(dim=1))
-        return self.head(x)
+            x = self.fc_norm(x[:, self.num_prefix_tokens:].mean(dim=1))
+        return x if pre_logits else self.head(x)
+
+    def forward(self, x):
+        return self.forward_head(self.forward_features(x))
+
+
+def resample_abs_pos_embed(pos_embed, new_grid, num_prefix_tokens):
+    """timm.layers.resample_abs_pos_embed: [1, prefix + h·w, C] -> [1, prefix + h'·w', C].
+    The prefix rows are kept; the grid [1, C, h, w] is resized in float32 by
+    bicubic interpolation with antialias=True (which also changes upsampling:
+    PyTorch's antialiased bicubic uses the a = -0.5 kernel, the plain one -0.75)."""
+    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
+    C = grid.shape[-1]
+    h = int(math.sqrt(grid.shape[1]))
+    grid = grid.float().reshape(1, h, h, C).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=new_grid, mode="bicubic", antialias=True, align_corners=False)
+    grid = grid.permute(0, 2, 3, 1).reshape(1, -1, C).to(pos_embed.dtype)
+    return torch.cat([prefix, grid], dim=1)
+
+
+def vit_at_size(model, image_size):
+    """The same weights at another input size: pos_embed resampled as timm does
+    when a checkpoint is loaded into a model made for image_size."""
+    cfg = dict(model.cfg, image_size=image_size)
+    grid = image_size // cfg["patch"]
+    state = model.state_dict()
+    prefix = 0 if cfg["no_embed_class"] else model.num_prefix_tokens
+    state["pos_embed"] = resample_abs_pos_embed(state["pos_embed"], (grid, grid), prefix)
+    resized = VisionTransformer(cfg)
+    resized.load_state_dict(state)
+    return resized.eval()
 
 
 def randomize(model, generator, scale=1.0):
     """Weights with enough spread that every step matters: Linear and Conv
     weights N(0, scale/fan_in), biases and embeddings N(0, 0.5·scale), LayerNorm
     weight 1 + N(0, 0.2), bias N(0, 0.2). The outputs are O(1), so an absolute
-    tolerance on them is a real test."""
+    tolerance on them is a real test. LayerNorms are found by type, so that any
+    module tree (torchvision's too) gets the same treatment."""
+    norms = {id(p) for m in model.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters()}
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if ".norm" in name or name.startswith("norm") or "fc_norm" in name:
+            if id(p) in norms:
                 base = 1.0 if name.endswith("weight") else 0.0
                 p.copy_(base + 0.2 * torch.randn(p.shape, generator=generator))
             elif name.endswith("weight") and p.dim() >= 2:
@@ -154,6 +241,8 @@ def preprocess_steps(rgb, mean, std):
 def vit_steps(model, x):
     """Every vitrace step of the ViT forward pass for one image x [3, S, S]."""
     cfg = model.cfg
+    if any(cfg[k] != v for k, v in VIT_VARIANTS.items()):
+        raise ValueError("vit_steps follows the plain ViT; this config sets a variant field of VIT_VARIANTS")
     P, C, heads = cfg["patch"], cfg["width"], cfg["heads"]
     hd = C // heads
     s = OrderedDict()
@@ -357,11 +446,18 @@ class SwinTransformer(nn.Module):
         self.norm = nn.LayerNorm(features)
         self.head = SwinHead(features, cfg["classes"])
 
-    def forward(self, x):  # x [1, 3, S, S] -> [1, classes]
+    def forward_features(self, x):  # x [1, 3, S, S] -> [H, W, C], after the final norm
         h = self.patch_embed(x[0])
         for stage in self.layers:
             h = stage(h)
-        return self.head.fc(self.norm(h).mean(dim=(0, 1)))[None]
+        return self.norm(h)
+
+    def forward_head(self, h, pre_logits=False):  # [H, W, C] -> features [1, C] or logits [1, classes]
+        pooled = h.mean(dim=(0, 1))
+        return (pooled if pre_logits else self.head.fc(pooled))[None]
+
+    def forward(self, x):  # x [1, 3, S, S] -> [1, classes]
+        return self.forward_head(self.forward_features(x))
 
 
 def swin_microsoft_state_dict(model):

@@ -209,7 +209,9 @@ BOOST_AUTO_TEST_CASE(square_image_is_scaled_and_normalised_untouched) {
     // 2x2, every level a multiple of 51 so that level/255 is a short decimal
     const DecodedImage img{2, 2, 3, "png", {0, 51, 102, 153, 204, 255, 255, 0, 51, 102, 153, 204}};
     const Normalization norm{{0.5f, 0.25f, 0.125f}, {0.5f, 0.25f, 2.0f}};
-    Trace trace(TraceOptions{ValuesMode::Full, {}});
+    TraceOptions options;
+    options.values = ValuesMode::Full;
+    Trace trace(options);
     const Tensor x = preprocess(img, 2, norm, trace);
 
     const std::vector<Step>& steps = trace.steps();
@@ -259,7 +261,9 @@ BOOST_AUTO_TEST_CASE(non_square_image_is_cropped_at_the_centre_then_resized) {
     for (const auto& [w, h] : std::vector<std::pair<int, int>>{{7, 3}, {3, 7}, {8, 3}, {9, 16}}) {
         const DecodedImage img = painted(w, h, centre_square(w, h), inside, outside);
         for (int S : {2, 5}) {
-            Trace trace(TraceOptions{ValuesMode::Full, {}});
+            TraceOptions options;
+            options.values = ValuesMode::Full;
+            Trace trace(options);
             preprocess(img, S, Normalization{}, trace);
             const Step* resize = trace.find("input.resize");
             BOOST_REQUIRE(resize);

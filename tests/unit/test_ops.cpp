@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(patch_merge_channel_order) {
 
 BOOST_AUTO_TEST_CASE(cls_token_position_embedding_and_pooling) {
     Tensor x;
-    prepend_cls_token(x, Tensor::from({2, 2}, {1, 2, 3, 4}), Tensor::from({1, 1, 2}, {9, 8}));
+    insert_tokens(x, Tensor::from({2, 2}, {1, 2, 3, 4}), Tensor::from({1, 1, 2}, {9, 8}), 0);
     check_close("cls", x, Tensor::from({3, 2}, {9, 8, 1, 2, 3, 4}), test::kExact);
     add(x, x, Tensor::from({1, 3, 2}, {1, 1, 1, 1, 1, 1}));
     check_close("pos", x, Tensor::from({3, 2}, {10, 9, 2, 3, 4, 5}), test::kExact);
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(shape_only_forward_gives_every_shape) {
     const ModelConfig cfg = find_model("vit_base_patch16_224");
     const Model m = make_model(cfg);
     Trace trace;
-    const Tensor logits = forward(m, Tensor::shape_only({3, 224, 224}), trace);
+    const Tensor logits = forward(m, Tensor::shape_only({3, 224, 224}), trace).logits;
     BOOST_CHECK(logits.shape == Shape({1000}));
     BOOST_CHECK_EQUAL(trace.steps().size(), 4u + 12 * 15 + 3);  // embedding, 15 per block, norm + pool + head
     const Step* s = trace.find("blocks.11.attn.softmax");

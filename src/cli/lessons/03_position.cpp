@@ -35,7 +35,7 @@ Tensor logits_of(const Model& m, const Tensor& image) {
     TraceOptions options;
     options.values = ValuesMode::None;
     Trace trace(options);
-    return forward(m, image, trace);
+    return forward(m, image, trace).logits;
 }
 
 }  // namespace
