@@ -217,8 +217,8 @@ CLI::App* setup_attention(CLI::App& app, AttentionCommand& o) {
 }
 
 int run_attention(const AttentionCommand& o) {
-    const ModelConfig cfg = resolve_config(o.model);
-    const Normalization norm = normalization(o.norm);
+    const ModelConfig cfg = resolve_config(o.model, &o.weights);
+    const Normalization norm = normalization(o.norm, o.weights);
     check_flags(cfg, o);
     TraceOptions topts;
     topts.values = ValuesMode::None;

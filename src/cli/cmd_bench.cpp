@@ -33,7 +33,7 @@ double median_of(std::vector<double> v) {
 
 CLI::App* setup_bench(CLI::App& app, BenchCommand& o) {
     CLI::App* cmd = app.add_subcommand("bench", "Time the forward pass (values none, after one warm-up)");
-    add_model_options(*cmd, o.model);
+    add_model_options(*cmd, o.model, nullptr, true);
     add_weight_options(*cmd, o.weights);
     add_memory_options(*cmd, o.memory);
     cmd->add_option("--repeat", o.repeat, "Timed forward passes")->capture_default_str();
@@ -46,7 +46,7 @@ CLI::App* setup_bench(CLI::App& app, BenchCommand& o) {
 
 int run_bench(const BenchCommand& o) {
     if (o.repeat < 1) throw Error(ErrorKind::Usage, "--repeat: expected at least 1, got " + std::to_string(o.repeat));
-    const ModelConfig cfg = resolve_config(o.model);
+    const ModelConfig cfg = resolve_config(o.model, &o.weights);
     TraceOptions topts;
     topts.values = parse_values_mode(o.values);
     check_memory(cfg, topts, o.memory);

@@ -12,14 +12,8 @@ namespace {
 std::string field_text(const ModelConfig& m, const std::string& flag) {
     const ConfigField* f = m.family->field_by_flag(flag);
     if (!f || !f->get) return "-";
-    const ConfigValue v = f->get(m.params);
-    if (const auto* n = std::get_if<int64_t>(&v.value)) return std::to_string(*n);
-    if (const auto* list = std::get_if<std::vector<int>>(&v.value)) {
-        std::string s;
-        for (size_t i = 0; i < list->size(); i++) s += (i ? "," : "") + std::to_string((*list)[i]);
-        return s;
-    }
-    return "-";
+    const std::string text = config_text(f->get(m.params));
+    return text.empty() ? "-" : text;
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* ou
 
 CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
     CLI::App* cmd = app.add_subcommand("trace", "Run a model on an image and record every step");
-    add_model_options(*cmd, o.model);
+    add_model_options(*cmd, o.model, nullptr, true);
     add_weight_options(*cmd, o.weights);
     add_norm_options(*cmd, o.norm);
     add_memory_options(*cmd, o.memory);
@@ -100,8 +100,8 @@ int run_trace(const TraceCommand& o) {
     topts.full_steps = split_commas(o.steps);
     const std::vector<std::string> show = split_commas(o.show);
     topts.full_steps.insert(topts.full_steps.end(), show.begin(), show.end());
-    const ModelConfig cfg = resolve_config(o.model);
-    const Normalization norm = normalization(o.norm);
+    const ModelConfig cfg = resolve_config(o.model, &o.weights);
+    const Normalization norm = normalization(o.norm, o.weights);
     check_memory(cfg, topts, o.memory);
 
     // Fail on an unusable output path before any work is done.

@@ -36,6 +36,14 @@ struct ModelsCommand {
 CLI::App* setup_models(CLI::App& app, ModelsCommand& o);
 int run_models(const ModelsCommand& o);
 
+struct InspectCommand {
+    std::string weights;
+    std::vector<int> heads;
+    bool json = false;
+};
+CLI::App* setup_inspect(CLI::App& app, InspectCommand& o);
+int run_inspect(const InspectCommand& o);
+
 struct CompareCommand {
     std::string vit = "vit_base_patch16_224";
     std::string swin = "swin_tiny_patch4_window7_224";

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     LessonCommand lesson;
     CompareCommand compare;
     AttentionCommand attention;
+    InspectCommand inspect;
     CLI::App* trace_cmd = setup_trace(app, trace);
     CLI::App* shapes_cmd = setup_shapes(app, shapes);
     CLI::App* models_cmd = setup_models(app, models);
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
     CLI::App* lesson_cmd = setup_lesson(app, lesson);
     CLI::App* compare_cmd = setup_compare(app, compare);
     CLI::App* attention_cmd = setup_attention(app, attention);
+    CLI::App* inspect_cmd = setup_inspect(app, inspect);
 
     try {
         app.parse(argc, argv);
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
         if (lesson_cmd->parsed()) code = run_lesson(lesson);
         if (compare_cmd->parsed()) code = run_compare(compare);
         if (attention_cmd->parsed()) code = run_attention(attention);
+        if (inspect_cmd->parsed()) code = run_inspect(inspect);
         // Printed tables are output too: a full disk or closed pipe is an error.
         if (std::fflush(stdout) != 0 || std::ferror(stdout))
             throw Error(ErrorKind::Output, "cannot write to standard output");

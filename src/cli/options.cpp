@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "cli/errors.h"
 #include "cli/format.h"
 
 namespace vitrace::cli {
@@ -47,12 +48,15 @@ std::vector<FlagDecl> config_flags() {
 
 }  // namespace
 
-void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model) {
-    CLI::Option* model = cmd.add_option("--model", o.model, "Model name (see `vitrace models`)");
+void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model, bool weights_name_it) {
+    CLI::Option* model = cmd.add_option(
+        "--model", o.model,
+        weights_name_it ? "Model name (see `vitrace models`); without it, the model that --weights holds"
+                        : "Model name (see `vitrace models`)");
     if (default_model) {
         o.model = default_model;
         model->capture_default_str();
-    } else {
+    } else if (!weights_name_it) {
         model->required();
     }
     for (const FlagDecl& d : config_flags()) {
@@ -68,8 +72,7 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model
     }
 }
 
-ModelConfig resolve_config(const ModelOptions& o) {
-    ModelConfig cfg = find_model(o.model);
+ModelConfig resolve_config(const ModelOptions& o, const WeightOptions* w) {
     ConfigOverrides overrides;
     for (const auto& [flag, slot] : o.flags) {
         FlagValue v;
@@ -81,6 +84,24 @@ ModelConfig resolve_config(const ModelOptions& o) {
         else continue;  // not given
         overrides[flag] = v;
     }
+    if (!o.model.empty()) {
+        ModelConfig cfg = find_model(o.model);
+        apply_overrides(cfg, overrides);
+        return cfg;
+    }
+    if (!w || w->weights.empty())
+        throw Error(ErrorKind::Usage, "--model or --weights is required: a built-in model (see vitrace models), or "
+                                      "a checkpoint whose model vitrace reads from its tensors");
+    // --heads tells what the file cannot; the other flags change the model it holds.
+    std::vector<int> heads;
+    if (const auto h = overrides.find("--heads"); h != overrides.end()) {
+        heads = h->second.ints;
+        overrides.erase(h);
+    }
+    std::vector<std::string> notes;
+    ModelConfig cfg = config_from_checkpoint(w->weights, heads, notes);
+    for (const std::string& note : notes)
+        if (note.find("guessed") != std::string::npos) print_warning(note);
     apply_overrides(cfg, overrides);
     return cfg;
 }
@@ -98,7 +119,12 @@ ModelConfig config_from_flags(const std::string& flags) {
 }
 
 void add_weight_options(CLI::App& cmd, WeightOptions& o) {
-    cmd.add_option("--weights", o.weights, "safetensors checkpoint with timm's parameter names");
+    cmd.add_option("--weights", o.weights,
+                   "safetensors checkpoint (timm, Hugging Face or torchvision names), or a folder with "
+                   "model.safetensors and config.json");
+    cmd.add_option("--labels", o.labels,
+                   "Class names: none, or a file with one name a line, or a config.json with id2label "
+                   "(default: the checkpoint's config.json, else ImageNet's for 1000 classes)");
     cmd.add_option("--seed", o.seed, "Seed of the random weights used without --weights")
         ->capture_default_str();
     cmd.add_flag("--untrained", o.untrained, "Use seeded random weights even for a model that ships trained ones");
@@ -155,21 +181,18 @@ void check_memory(const ModelConfig& cfg, const TraceOptions& options, const Mem
 }
 
 void add_norm_options(CLI::App& cmd, NormOptions& o) {
-    cmd.add_option("--mean", o.mean, "Per-channel mean, r,g,b")->delimiter(',')->capture_default_str();
-    cmd.add_option("--std", o.std, "Per-channel std, r,g,b")->delimiter(',')->capture_default_str();
+    cmd.add_option("--mean", o.mean,
+                   "Per-channel mean, r,g,b (default: the checkpoint's preprocessing, else ImageNet's "
+                   "0.485,0.456,0.406)")
+        ->delimiter(',');
+    cmd.add_option("--std", o.std,
+                   "Per-channel std, r,g,b (default: the checkpoint's preprocessing, else ImageNet's "
+                   "0.229,0.224,0.225)")
+        ->delimiter(',');
 }
 
-Normalization normalization(const NormOptions& o) {
-    if (o.mean.size() != 3) throw Error(ErrorKind::Usage, "--mean: expected 3 numbers r,g,b, got " + std::to_string(o.mean.size()));
-    if (o.std.size() != 3) throw Error(ErrorKind::Usage, "--std: expected 3 numbers r,g,b, got " + std::to_string(o.std.size()));
-    Normalization n;
-    for (int c = 0; c < 3; c++) {
-        if (!(o.std[c] > 0) || !std::isfinite(o.std[c]) || !std::isfinite(o.mean[c]))
-            throw Error(ErrorKind::Usage, "--mean/--std: expected finite numbers and std > 0");
-        n.mean[c] = o.mean[c];
-        n.std[c] = o.std[c];
-    }
-    return n;
+Normalization normalization(const NormOptions& o, const WeightOptions& w) {
+    return normalization_for(o.mean, o.std, w.weights);
 }
 
 }  // namespace vitrace::cli

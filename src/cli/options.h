@@ -29,9 +29,13 @@ struct ModelOptions {
     };
     std::map<std::string, Slot> flags;  // by the flag's first spelling, "--width"
 };
-// default_model: the --model a command uses when none is given (none: --model is required).
-void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model = nullptr);
-ModelConfig resolve_config(const ModelOptions& o);
+// default_model: the --model a command uses when none is given (none: --model is
+// required, unless `weights_name_it`: then --weights may name the model instead).
+void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model = nullptr,
+                       bool weights_name_it = false);
+// --model with its flags; without --model, the model that --weights holds
+// (its guesses are printed as warnings), with the flags applied to it.
+ModelConfig resolve_config(const ModelOptions& o, const WeightOptions* w = nullptr);
 
 // The model configuration that a string of model flags selects, as the command
 // line would read it: "--model vit_tiny_patch16_224 --image-size 8 --patch 4".
@@ -49,12 +53,11 @@ void add_memory_options(CLI::App& cmd, MemoryOptions& o);
 // Throws Error(Config) with the estimate when the run would not fit.
 void check_memory(const ModelConfig& cfg, const TraceOptions& options, const MemoryOptions& o);
 
-// --mean and --std
+// --mean and --std; unset, they come from the checkpoint's hub files or are ImageNet's.
 struct NormOptions {
-    std::vector<float> mean = {0.485f, 0.456f, 0.406f};
-    std::vector<float> std = {0.229f, 0.224f, 0.225f};
+    std::vector<float> mean, std;
 };
 void add_norm_options(CLI::App& cmd, NormOptions& o);
-Normalization normalization(const NormOptions& o);
+Normalization normalization(const NormOptions& o, const WeightOptions& w);
 
 }  // namespace vitrace::cli

@@ -33,6 +33,9 @@ struct ConfigValue {
     std::variant<bool, int64_t, double, std::string, std::vector<int>, std::vector<ConfigRecord>> value;
 };
 
+// A value as a table shows it: 384, 4, 1e-06, true, mean, 2,2,6,2; "" for records.
+std::string config_text(const ConfigValue& v);
+
 // How the command line reads a flag.
 enum class FlagKind {
     Int,     // --patch 16

@@ -44,6 +44,17 @@ struct ModelOutput {
     Tensor logits;    // [classes]; empty for a model without a head
 };
 
+// What a checkpoint's shapes cannot tell, from wherever it is known
+// (a config.json, the file's metadata, a flag); empty: the family's convention.
+struct ConfigHints {
+    std::vector<int> heads;           // one number (ViT) or one per stage (Swin)
+    std::optional<double> norm_eps;
+    std::optional<int> image_size;    // Swin: any size its windows divide would do
+};
+// The shape of a parameter, by timm's name, in the file being read; nothing
+// when the file does not have it.
+using ShapeProbe = std::function<std::optional<Shape>(const std::string& name)>;
+
 // fn(name, tensor, kind, fan_in) for every parameter, with timm's names.
 using ParamFn = std::function<void(const std::string&, Tensor&, ParamKind, int64_t)>;
 
@@ -66,6 +77,11 @@ struct Family {
     std::function<void(std::any& weights, const std::any& cfg, const ParamFn& fn)> visit_params;
     // features and logits <- image [3, S, S], recording every step.
     std::function<ModelOutput(const std::any& cfg, const std::any& weights, const Tensor& image, Trace& trace)> forward;
+
+    // The config that a checkpoint's shapes imply. `notes` gets a line for
+    // every value that had to be guessed. Throws Error(Checkpoint).
+    std::function<std::any(const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes)>
+        infer;
 
     std::function<std::vector<AttentionLayer>(const std::any& cfg)> attention_layers;
     // The buffer the model computes for block `block` of stage `stage`; nothing

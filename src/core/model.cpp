@@ -3,6 +3,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
+#include <cstdio>
 
 namespace vitrace {
 
@@ -13,6 +14,24 @@ ModelConfig find_model(std::string_view name) {
         known += (known.empty() ? "" : ", ") + m.name;
     }
     throw Error(ErrorKind::Config, "unknown model '" + std::string(name) + "'; known models: " + known);
+}
+
+std::string config_text(const ConfigValue& v) {
+    if (const auto* b = std::get_if<bool>(&v.value)) return *b ? "true" : "false";
+    if (const auto* n = std::get_if<int64_t>(&v.value)) return std::to_string(*n);
+    if (const auto* x = std::get_if<double>(&v.value)) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", *x);
+        return buf;
+    }
+    if (const auto* w = std::get_if<std::string>(&v.value)) return *w;
+    std::string s;
+    if (const auto* list = std::get_if<std::vector<int>>(&v.value))
+        for (size_t i = 0; i < list->size(); i++) {
+            if (i) s += ',';
+            s += std::to_string((*list)[i]);
+        }
+    return s;
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "core/patch.h"
 
+#include <cmath>
+
 #include <algorithm>
 
 namespace vitrace {
@@ -61,6 +63,11 @@ void patch_merge(Tensor& out, const Tensor& x) {
             }
         }
     }
+}
+
+int square_side(int64_t n) {
+    const int64_t r = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(n))));
+    return n > 0 && r * r == n ? static_cast<int>(r) : 0;
 }
 
 }  // namespace vitrace

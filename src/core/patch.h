@@ -26,4 +26,7 @@ void patch_embed_conv(Tensor& out, const Tensor& image, const Linear& proj, int 
 // out [H/2, W/2, 4C] <- x [H, W, C]
 void patch_merge(Tensor& out, const Tensor& x);
 
+// The side of a square grid of n patches (h = w); 0 when n is no square.
+int square_side(int64_t n);
+
 }  // namespace vitrace

@@ -215,6 +215,49 @@ std::optional<Tensor> computed_buffer(const SwinConfig& c, BufferKind kind, int 
     return t;
 }
 
+// The Swin that a checkpoint's shapes describe (timm's names, through the layout).
+SwinConfig infer_swin(const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
+    auto need = [&](const std::string& name) {
+        const std::optional<Shape> s = probe(name);
+        require(s.has_value(), ErrorKind::Checkpoint, "has no " + name + ", which every Swin has");
+        return *s;
+    };
+    SwinConfig c;
+    const Shape proj = need("patch_embed.proj.weight");  // [C, 3, P, P]
+    require(proj.size() == 4 && proj[2] == proj[3], ErrorKind::Checkpoint,
+            "patch_embed.proj.weight: expected [C, 3, P, P], got " + shape_str(proj));
+    c.embed_dim = static_cast<int>(proj[0]);
+    c.patch = static_cast<int>(proj[2]);
+    c.depths.clear();
+    c.heads.clear();
+    for (int s = 0;; s++) {
+        const std::string stage = "layers." + std::to_string(s) + ".blocks.";
+        int depth = 0;
+        while (probe(stage + std::to_string(depth) + ".norm1.weight")) depth++;
+        if (depth == 0) break;
+        c.depths.push_back(depth);
+        // [(2M-1)², heads]: the table holds the heads, and the window's side
+        c.heads.push_back(static_cast<int>(need(stage + "0.attn.relative_position_bias_table").at(1)));
+    }
+    require(!c.depths.empty(), ErrorKind::Checkpoint, "has no blocks (layers.0.blocks.0.norm1.weight)");
+    const int side = square_side(need("layers.0.blocks.0.attn.relative_position_bias_table").at(0));
+    require(side % 2 == 1, ErrorKind::Checkpoint, "relative_position_bias_table: no (2M-1)x(2M-1) table of offsets");
+    c.window = (side + 1) / 2;
+    c.mlp_ratio = static_cast<double>(need("layers.0.blocks.0.mlp.fc1.weight")[0]) / c.embed_dim;
+    const std::optional<Shape> head = probe("head.fc.weight");
+    c.classes = head ? static_cast<int>(head->at(0)) : 0;
+    if (!hints.heads.empty()) c.heads = hints.heads;
+    if (hints.image_size) {
+        c.image_size = *hints.image_size;
+    } else {  // the smallest size at which the last stage is one window: 224 for window 7, 384 for 12
+        c.image_size = c.patch * c.window << (c.stages() - 1);
+        notes.push_back("image size " + std::to_string(c.image_size) + ": guessed (patch x window x 2^(stages-1)); "
+                        "the file does not say, pass --image-size to run at another");
+    }
+    c.norm_eps = static_cast<float>(hints.norm_eps.value_or(1e-5));
+    return c;
+}
+
 Family make_swin_family() {
     using C = SwinConfig;
     Family f;
@@ -238,6 +281,9 @@ Family make_swin_family() {
     };
     bind_typed<C, SwinWeights>(f, validate, make_swin_weights, visit_swin_params<const ParamFn&>, swin_forward);
     f.derived = [](const std::any& cfg) { return stages_record(config_as<C>(cfg)); };
+    f.infer = [](const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
+        return std::any(infer_swin(probe, hints, notes));
+    };
     f.attention_layers = [](const std::any& cfg) {
         const C& c = config_as<C>(cfg);
         std::vector<AttentionLayer> layers;

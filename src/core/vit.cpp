@@ -222,6 +222,56 @@ ConfigField pool_field() {
             }};
 }
 
+// The ViT that a checkpoint's shapes describe (timm's names, through the layout).
+VitConfig infer_vit(const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
+    auto need = [&](const std::string& name) {
+        const std::optional<Shape> s = probe(name);
+        require(s.has_value(), ErrorKind::Checkpoint, "has no " + name + ", which every ViT has");
+        return *s;
+    };
+    VitConfig c;
+    const Shape proj = need("patch_embed.proj.weight");  // [C, 3, P, P]
+    require(proj.size() == 4 && proj[2] == proj[3], ErrorKind::Checkpoint,
+            "patch_embed.proj.weight: expected [C, 3, P, P], got " + shape_str(proj));
+    c.width = static_cast<int>(proj[0]);
+    c.patch = static_cast<int>(proj[2]);
+    c.depth = 0;
+    while (probe("blocks." + std::to_string(c.depth) + ".norm1.weight")) c.depth++;
+    require(c.depth > 0, ErrorKind::Checkpoint, "has no blocks (blocks.0.norm1.weight)");
+    c.class_token = probe("cls_token").has_value();
+    c.distilled = probe("dist_token").has_value();
+    if (const auto reg = probe("reg_token")) c.reg_tokens = static_cast<int>(reg->at(1));
+    c.qkv_bias = probe("blocks.0.attn.qkv.bias").has_value();
+    c.layer_scale = probe("blocks.0.ls1.gamma").has_value();
+    c.mlp_ratio = static_cast<double>(need("blocks.0.mlp.fc1.weight")[0]) / c.width;
+    c.pool = probe("fc_norm.weight") || !c.class_token ? Pool::Mean : Pool::Token;
+    const std::optional<Shape> head = probe("head.weight");
+    c.classes = head ? static_cast<int>(head->at(0)) : 0;
+
+    // pos_embed covers the prefix tokens too, unless it was made no_embed_class.
+    const int64_t rows = need("pos_embed").at(1);
+    int grid = square_side(rows - c.prefix());
+    if (grid == 0 && c.prefix() > 0 && square_side(rows) > 0) {
+        c.no_embed_class = true;
+        grid = square_side(rows);
+    }
+    require(grid > 0, ErrorKind::Checkpoint,
+            "pos_embed has " + std::to_string(rows) + " rows: no square grid of patches after " +
+                std::to_string(c.prefix()) + " prefix tokens");
+    c.image_size = grid * c.patch;
+    c.pos_embed_grid = grid;
+
+    if (!hints.heads.empty()) {
+        c.heads = hints.heads[0];
+    } else {
+        c.heads = c.width % 64 == 0 ? c.width / 64 : 1;
+        notes.push_back("heads " + std::to_string(c.heads) + ": guessed (timm's convention, head_dim 64); the file "
+                        "does not say, pass --heads if the model was made otherwise");
+    }
+    c.norm_eps = static_cast<float>(hints.norm_eps.value_or(1e-6));
+    return c;
+}
+
 // --class-token false: no cls token, so the model pools the mean of its tokens.
 ConfigField class_token_field() {
     ConfigField f = bool_field(&VitConfig::class_token, "class_token", "--class-token",
@@ -271,6 +321,9 @@ Family make_vit_family() {
         return ConfigRecord{{"tokens", {int64_t{c.tokens()}}},
                             {"head_dim", {int64_t{c.head_dim()}}},
                             {"hidden", {int64_t{c.hidden()}}}};
+    };
+    f.infer = [](const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
+        return std::any(infer_vit(probe, hints, notes));
     };
     f.attention_layers = [](const std::any& cfg) {
         const C& c = config_as<C>(cfg);

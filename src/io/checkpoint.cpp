@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 namespace vitrace {
@@ -36,6 +37,7 @@ struct Fill {
 struct Plan {
     const Layout* layout = nullptr;
     std::vector<Fill> fills;
+    LayoutUse use;
     std::vector<std::string> missing, unexpected, wrong_shape, wrong_dtype, bad_buffers;
 
     size_t problems() const {
@@ -101,6 +103,10 @@ Plan plan(Model& m, const SafetensorsFile& file, const Layout& layout) {
                 break;
             }
         Fill fill{&t, source.kind, {}, source.part, source.parts};
+        if (source.kind == Source::Kind::Concat) p.use.concatenated++;
+        else if (source.kind == Source::Kind::Rows) p.use.split++;
+        else if (source.names[0] != name) p.use.renamed++;
+        else p.use.as_is++;
         bool found = true;
         for (const std::string& n : source.names) {
             used.insert(n);
@@ -122,35 +128,45 @@ Plan plan(Model& m, const SafetensorsFile& file, const Layout& layout) {
         p.fills.push_back(std::move(fill));
     });
 
+    // The buffers the layout may store, by their names in the file: the
+    // model computes each, and a stored one must equal it (a flat copy counts).
     const Family& family = *m.config.family;
+    std::map<std::string, Tensor> buffers;
+    for (const AttentionLayer& layer : m.config.attention_layers())
+        for (int b = 0; b < layer.blocks; b++)
+            for (const LayoutBuffer& buffer : layout.buffers) {
+                const int stage = layer.scope.stage, block = layer.scope.block + b;
+                if (std::optional<Tensor> want = family.buffer(m.config.params, buffer.kind, stage, block))
+                    buffers[fill_name(buffer.name, {{"s", std::to_string(stage)}, {"b", std::to_string(block)}})] =
+                        std::move(*want);
+            }
     for (const auto& e : file.tensors()) {
         if (used.count(e.name)) continue;
         Captures c;
         if (std::any_of(layout.ignored.begin(), layout.ignored.end(),
-                        [&](const std::string& pattern) { return match_name(pattern, e.name, c); }))
+                        [&](const std::string& pattern) { return match_name(pattern, e.name, c); })) {
+            p.use.ignored.push_back(e.name);
             continue;
-        bool checked = false;
-        for (const LayoutBuffer& b : layout.buffers) {
-            if (!match_name(b.name, e.name, c)) continue;
-            const std::optional<Tensor> want =
-                family.buffer(m.config.params, b.kind, std::stoi(c.at("s")), std::stoi(c.at("b")));
-            if (!want) break;  // a buffer of a block this model does not have, or does not need: unexpected
-            checked = true;
-            if (e.shape != want->shape) {
-                p.bad_buffers.push_back(e.name + ": expected " + shape_str(want->shape) + ", got " + shape_str(e.shape));
+        }
+        const auto buffer = buffers.find(e.name);
+        if (buffer == buffers.end()) {  // includes a buffer of a block this model does not have
+            p.unexpected.push_back(e.name);
+            continue;
+        }
+        const Tensor& want = buffer->second;
+        if (e.shape != want.shape && numel(e.shape) != want.numel()) {
+            p.bad_buffers.push_back(e.name + ": expected " + shape_str(want.shape) + ", got " + shape_str(e.shape));
+            continue;
+        }
+        p.use.buffers_checked++;
+        std::vector<float> got(want.numel());
+        file.read_floats(e, got.data());
+        for (int64_t i = 0; i < want.numel(); i++)
+            if (got[i] != want[i]) {
+                p.bad_buffers.push_back(e.name + ": differs from the one vitrace computes (first at element " +
+                                        std::to_string(i) + ")");
                 break;
             }
-            std::vector<float> got(want->numel());
-            file.read_floats(e, got.data());
-            for (int64_t i = 0; i < want->numel(); i++)
-                if (got[i] != (*want)[i]) {
-                    p.bad_buffers.push_back(e.name + ": differs from the one vitrace computes (first at element " +
-                                            std::to_string(i) + ")");
-                    break;
-                }
-            break;
-        }
-        if (!checked) p.unexpected.push_back(e.name);
     }
     return p;
 }
@@ -175,6 +191,16 @@ void read_fill(const SafetensorsFile& file, const Fill& f) {
 }
 
 }  // namespace
+
+std::string layout_problems(Model& m, const SafetensorsFile& file, const Layout& layout) {
+    Model probe = make_model(m.config);
+    return plan(probe, file, layout).describe();
+}
+
+LayoutUse layout_use(Model& m, const SafetensorsFile& file, const Layout& layout) {
+    Model probe = make_model(m.config);
+    return plan(probe, file, layout).use;
+}
 
 LoadReport load_checkpoint(Model& m, const std::string& path, const LoadOptions& opts) {
     return load_checkpoint(m, SafetensorsFile::open(path), opts);

@@ -27,6 +27,18 @@ struct LoadReport {
 };
 
 LoadReport load_checkpoint(Model& m, const std::string& path, const LoadOptions& opts = {});
+
+// How a layout reads a file into a model's parameters.
+struct LayoutUse {
+    int as_is = 0, renamed = 0, split = 0, concatenated = 0;  // parameters
+    int buffers_checked = 0;                                  // file tensors the model computes itself
+    std::vector<std::string> ignored;                         // file tensors nobody reads
+};
+LayoutUse layout_use(Model& m, const SafetensorsFile& file, const Layout& layout);
+
+// What keeps the file from filling m through `layout`, in words; "" when it fits.
+// Reads no weights (only the small buffers it checks).
+std::string layout_problems(Model& m, const SafetensorsFile& file, const Layout& layout);
 // `candidates`: the layouts to try; layouts() when none are given.
 LoadReport load_checkpoint(Model& m, const SafetensorsFile& file, const LoadOptions& opts = {},
                            const std::vector<Layout>* candidates = nullptr);

@@ -14,7 +14,8 @@
 //
 // Patterns: "{i}" (any name in braces) matches a number and captures it;
 // "{*}" matches the rest of the name. In a source name, "{s-1}" is the number
-// captured as s, less one. Buffers capture the stage as {s} and the block as {b}.
+// captured as s, less one, and "{s*2+1}" twice it plus one. Buffer names are
+// made for every block of the model from its stage {s} and block {b}.
 //
 // Adding a layout: one table in io/layouts.cpp and its tests.
 #pragma once

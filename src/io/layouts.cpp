@@ -37,13 +37,119 @@ Layout microsoft_swin() {
             {}};
 }
 
+// Hugging Face transformers' ViTForImageClassification ("vit." before every
+// name) and ViTModel as save_pretrained writes it (no prefix). Query, key and
+// value are three Linear layers; vitrace's qkv is their rows, in that order.
+Layout hf_vit(const std::string& p) {
+    const std::string layer = p + "encoder.layer.{i}.";
+    return {"hf",
+            "vit",
+            "tensors named " + p + "embeddings.* and " + p + "encoder.layer.*",
+            {p + "embeddings.{*}", layer + "{*}"},
+            {
+                {"cls_token", whole(p + "embeddings.cls_token")},
+                {"pos_embed", whole(p + "embeddings.position_embeddings")},
+                {"patch_embed.proj.{*}", whole(p + "embeddings.patch_embeddings.projection.{*}")},
+                {"blocks.{i}.norm1.{*}", whole(layer + "layernorm_before.{*}")},
+                {"blocks.{i}.attn.qkv.{*}", concat({layer + "attention.attention.query.{*}",
+                                                    layer + "attention.attention.key.{*}",
+                                                    layer + "attention.attention.value.{*}"})},
+                {"blocks.{i}.attn.proj.{*}", whole(layer + "attention.output.dense.{*}")},
+                {"blocks.{i}.norm2.{*}", whole(layer + "layernorm_after.{*}")},
+                {"blocks.{i}.mlp.fc1.{*}", whole(layer + "intermediate.dense.{*}")},
+                {"blocks.{i}.mlp.fc2.{*}", whole(layer + "output.dense.{*}")},
+                {"norm.{*}", whole(p + "layernorm.{*}")},
+                {"head.{*}", whole("classifier.{*}")},
+            },
+            {},
+            {p + "pooler.{*}"}};
+}
+
+// Hugging Face's SwinForImageClassification ("swin.") and SwinModel (none).
+// Patch merging closes stage s as layers.s.downsample, as Microsoft's release.
+Layout hf_swin(const std::string& p) {
+    const std::string block = p + "encoder.layers.{s}.blocks.{b}.";
+    return {"hf",
+            "swin",
+            "tensors named " + p + "embeddings.* and " + p + "encoder.layers.*",
+            {p + "embeddings.{*}", p + "encoder.layers.{s}.{*}"},
+            {
+                {"patch_embed.proj.{*}", whole(p + "embeddings.patch_embeddings.projection.{*}")},
+                {"patch_embed.norm.{*}", whole(p + "embeddings.norm.{*}")},
+                {"layers.{s}.blocks.{b}.norm1.{*}", whole(block + "layernorm_before.{*}")},
+                {"layers.{s}.blocks.{b}.attn.qkv.{*}",
+                 concat({block + "attention.self.query.{*}", block + "attention.self.key.{*}",
+                         block + "attention.self.value.{*}"})},
+                {"layers.{s}.blocks.{b}.attn.relative_position_bias_table",
+                 whole(block + "attention.self.relative_position_bias_table")},
+                {"layers.{s}.blocks.{b}.attn.proj.{*}", whole(block + "attention.output.dense.{*}")},
+                {"layers.{s}.blocks.{b}.norm2.{*}", whole(block + "layernorm_after.{*}")},
+                {"layers.{s}.blocks.{b}.mlp.fc1.{*}", whole(block + "intermediate.dense.{*}")},
+                {"layers.{s}.blocks.{b}.mlp.fc2.{*}", whole(block + "output.dense.{*}")},
+                {"layers.{s}.downsample.{*}", whole(p + "encoder.layers.{s-1}.downsample.{*}")},
+                {"norm.{*}", whole(p + "layernorm.{*}")},
+                {"head.fc.{*}", whole("classifier.{*}")},
+            },
+            {{block + "attention.self.relative_position_index", BufferKind::RelativePositionIndex}},
+            {}};
+}
+
+// torchvision's VisionTransformer (vit_b_16, ...): nn.MultiheadAttention keeps
+// q, k and v as one in_proj, in qkv's order.
+Layout torchvision_vit() {
+    const std::string layer = "encoder.layers.encoder_layer_{i}.";
+    return {"torchvision",
+            "vit",
+            "tensors named conv_proj.* and encoder.layers.encoder_layer_*",
+            {"conv_proj.{*}", layer + "{*}"},
+            {
+                {"cls_token", whole("class_token")},
+                {"pos_embed", whole("encoder.pos_embedding")},
+                {"patch_embed.proj.{*}", whole("conv_proj.{*}")},
+                {"blocks.{i}.norm1.{*}", whole(layer + "ln_1.{*}")},
+                {"blocks.{i}.attn.qkv.weight", whole(layer + "self_attention.in_proj_weight")},
+                {"blocks.{i}.attn.qkv.bias", whole(layer + "self_attention.in_proj_bias")},
+                {"blocks.{i}.attn.proj.{*}", whole(layer + "self_attention.out_proj.{*}")},
+                {"blocks.{i}.norm2.{*}", whole(layer + "ln_2.{*}")},
+                {"blocks.{i}.mlp.fc1.{*}", whole(layer + "mlp.0.{*}")},
+                {"blocks.{i}.mlp.fc2.{*}", whole(layer + "mlp.3.{*}")},
+                {"norm.{*}", whole("encoder.ln.{*}")},
+                {"head.{*}", whole("heads.head.{*}")},
+            },
+            {},
+            {}};
+}
+
+// torchvision's SwinTransformer (swin_t, ...): one Sequential, features.0 the
+// patch embedding, then stage s's blocks at features.(2s+1) and the patch
+// merging that opens stage s at features.(2s).
+Layout torchvision_swin() {
+    const std::string block = "features.{s*2+1}.{b}.";
+    return {"torchvision",
+            "swin",
+            "tensors named features.*",
+            {"features.{k}.{b}.attn.qkv.weight"},
+            {
+                {"patch_embed.proj.{*}", whole("features.0.0.{*}")},
+                {"patch_embed.norm.{*}", whole("features.0.2.{*}")},
+                {"layers.{s}.blocks.{b}.norm1.{*}", whole(block + "norm1.{*}")},
+                {"layers.{s}.blocks.{b}.attn.{*}", whole(block + "attn.{*}")},
+                {"layers.{s}.blocks.{b}.norm2.{*}", whole(block + "norm2.{*}")},
+                {"layers.{s}.blocks.{b}.mlp.fc1.{*}", whole(block + "mlp.0.{*}")},
+                {"layers.{s}.blocks.{b}.mlp.fc2.{*}", whole(block + "mlp.3.{*}")},
+                {"layers.{s}.downsample.{*}", whole("features.{s*2}.{*}")},
+                {"head.fc.{*}", whole("head.{*}")},
+            },
+            {{block + "attn.relative_position_index", BufferKind::RelativePositionIndex}},
+            {}};
+}
+
 }  // namespace
 
 const std::vector<Layout>& layouts() {
     static const std::vector<Layout> all = {
-        timm_vit(),
-        timm_swin(),
-        microsoft_swin(),
+        timm_vit(),      timm_swin(),     microsoft_swin(), hf_vit("vit."), hf_vit(""),
+        hf_swin("swin."), hf_swin(""),   torchvision_vit(), torchvision_swin(),
     };
     return all;
 }
@@ -87,13 +193,21 @@ std::string fill_name(std::string_view pattern, const Captures& captures) {
         const size_t close = pattern.find('}', p);
         std::string key(pattern.substr(p + 1, close - p - 1));
         p = close + 1;
-        int offset = 0;
-        if (const size_t minus = key.find('-'); minus != std::string::npos) {
-            offset = -std::stoi(key.substr(minus + 1));
-            key = key.substr(0, minus);
+        // {s}, {s-1}, {s*2}, {s*2+1}: the capture, times a factor, plus an offset
+        int factor = 1, offset = 0;
+        const size_t op = key.find_first_of("*+-", 1);  // "{*}" is the rest of a name, no operator
+        if (op != std::string::npos) {
+            std::string rest = key.substr(op);
+            key = key.substr(0, op);
+            if (rest[0] == '*') {
+                size_t used = 0;
+                factor = std::stoi(rest.substr(1), &used);
+                rest = rest.substr(1 + used);
+            }
+            if (!rest.empty()) offset = std::stoi(rest);  // "+1" or "-1"
         }
         const std::string& value = captures.at(key);
-        out += offset == 0 ? value : std::to_string(std::stoi(value) + offset);
+        out += factor == 1 && offset == 0 ? value : std::to_string(std::stoi(value) * factor + offset);
     }
     return out;
 }

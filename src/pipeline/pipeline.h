@@ -18,14 +18,19 @@
 namespace vitrace {
 
 struct WeightOptions {
-    std::string weights;     // a safetensors file; empty: data/'s trained weights, else random
+    std::string weights;     // a safetensors file, or a folder with model.safetensors (and config.json);
+                             // empty: data/'s trained weights, else random
+    std::string labels;      // class names: "" (from the checkpoint, else ImageNet's for 1000 classes),
+                             // "none", or a file: one name a line, or a config.json with id2label
     uint64_t seed = 0;
     bool untrained = false;  // seeded random weights even for a model that ships trained ones
     bool allow_nonfinite = false;
 };
 
 // The model with its weights: from --weights, else the trained weights a
-// built-in model ships in data/, else seeded random.
+// built-in model ships in data/, else seeded random; and its class names.
+// A checkpoint that does not fit cfg is refused with the differences between
+// cfg and the config the file holds.
 struct LoadedModel {
     Model model;
     WeightsInfo weights;
@@ -38,6 +43,16 @@ std::string data_dir();
 // A path as a person writes it ("data/images/ring.png"): used as given when it
 // exists, else found in data_dir() when it starts with "data/" and is there.
 std::string resolve_data_path(const std::string& path);
+
+// The model config that --weights holds (io/checkpoint_config.h), with
+// `heads` as --heads gives them (empty when not given); notes says what was guessed.
+ModelConfig config_from_checkpoint(const std::string& weights, const std::vector<int>& heads,
+                                   std::vector<std::string>& notes);
+
+// Normalisation: the flags' values where given (empty: not given), else what
+// the checkpoint's hub files ask for, else ImageNet's; each with its source.
+Normalization normalization_for(const std::vector<float>& mean, const std::vector<float>& std,
+                                const std::string& weights);
 
 // Decodes the image at `path` (resolve_data_path); a warning about it, if any, in `warning`.
 DecodedImage read_input(const std::string& path, std::string* warning);

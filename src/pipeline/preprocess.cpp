@@ -29,7 +29,9 @@ nlohmann::ordered_json input_json(const std::string& path, const DecodedImage& i
               {"resize", resize},
               {"scale", "1/255"},
               {"mean", norm.mean},
-              {"std", norm.std}}}};
+              {"std", norm.std},
+              {"mean_source", norm.mean_source},
+              {"std_source", norm.std_source}}}};
 }
 
 Tensor preprocess(const DecodedImage& img, int S, const Normalization& norm, Trace& trace) {

@@ -22,6 +22,8 @@ namespace vitrace {
 struct Normalization {
     std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};  // ImageNet
     std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
+    // Where each came from: "default (ImageNet)", "--mean", "preprocessor_config.json", ...
+    std::string mean_source = "default (ImageNet)", std_source = "default (ImageNet)";
 };
 
 // The square that input.resize cuts out: side min(h, w), centred.
