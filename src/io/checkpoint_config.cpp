@@ -196,7 +196,7 @@ CheckpointFiles find_checkpoint(const std::string& weights) {
         dir = weights;
         f.weights = (dir / "model.safetensors").string();
         require(fs::is_regular_file(f.weights, ec), ErrorKind::Checkpoint,
-                "checkpoint folder '" + weights + "' has no model.safetensors");
+                "checkpoint '" + weights + "' is a directory with no model.safetensors in it");
     } else {
         f.weights = weights;
         dir = fs::path(weights).parent_path();

@@ -81,8 +81,10 @@ std::string png_bytes(int w, int h) {
 
 // The safetensors bytes of a seeded-random model with the tiny ViT's flags
 // plus `overrides` (so a checkpoint for another configuration can be made),
-// or of another model with exactly `overrides`.
-std::string checkpoint_bytes(const vitrace::ConfigOverrides& overrides, const std::string& model = "") {
+// or of another model with exactly `overrides`; `extra` tensors are added.
+using NamedTensors = std::vector<std::pair<std::string, const vitrace::Tensor*>>;
+std::string checkpoint_bytes(const vitrace::ConfigOverrides& overrides, const std::string& model = "",
+                             const NamedTensors& extra = {}) {
     vitrace::ModelConfig cfg = vitrace::find_model(model.empty() ? "vit_tiny_patch16_224" : model);
     vitrace::ConfigOverrides o = overrides;
     if (model.empty()) {
@@ -100,6 +102,7 @@ std::string checkpoint_bytes(const vitrace::ConfigOverrides& overrides, const st
     vitrace::visit_params(m, [&](const std::string& name, vitrace::Tensor& t, vitrace::ParamKind, int64_t) {
         tensors.push_back({name, &t});
     });
+    tensors.insert(tensors.end(), extra.begin(), extra.end());
     return vitrace::make_safetensors(tensors);
 }
 
@@ -552,7 +555,7 @@ BOOST_AUTO_TEST_CASE(bad_model_configuration) {
         {"negative width", vit_tiny + " --width -16 --heads 1", 5, "width"},
         {"image size 0", small + " --image-size 0 --depth 1", 5, "image size"},
         {"negative heads", vit_tiny + " --heads -2", 5, "heads"},
-        {"classes 0", vit_tiny + " --classes 0", 5, "classes"},
+        {"classes -1", vit_tiny + " --classes -1", 5, "classes"},
     };
     for (const BadTrace& c : cases)
         BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
@@ -599,6 +602,69 @@ BOOST_AUTO_TEST_CASE(unwritable_output) {
         check_error(run_vitrace(args + target), 6, target);
         BOOST_CHECK(!fs::exists(target));
     }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Checkpoints traced without --model: the file says what model it holds.
+BOOST_AUTO_TEST_SUITE(checkpoint_without_model)
+
+BOOST_FIXTURE_TEST_CASE(a_timm_file_traces_and_inspects_without_model, Workdir) {
+    write_bytes(path("vit.safetensors"), checkpoint_bytes({}));
+    const RunResult r = run_vitrace("trace --weights " + quote(path("vit.safetensors")) + " --heads 2 --image " +
+                                    quote(image) + " --values none -o " + quote(path("t.json")));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const json t = parse_json(read_bytes(path("t.json")), "the trace");
+    BOOST_CHECK_EQUAL(t["model"]["weights_layout"], "timm");
+    BOOST_CHECK_EQUAL(t["model"]["config"]["width"], 16);
+    BOOST_CHECK_EQUAL(t["model"]["config"]["depth"], 2);
+    BOOST_CHECK_EQUAL(t["model"]["config"]["heads"], 2);
+    BOOST_CHECK_EQUAL(t["output"]["features"].size(), 16u);
+    BOOST_CHECK_EQUAL(t["output"]["logits"].size(), (size_t)kTinyClasses);
+
+    // The same weights under --model give the same numbers.
+    const RunResult same = run_vitrace("trace " + kTiny + " --weights " + quote(path("vit.safetensors")) +
+                                       " --image " + quote(image) + " --values none -o " + quote(path("m.json")));
+    BOOST_REQUIRE_MESSAGE(same.exit_code == 0, same.err);
+    BOOST_CHECK(parse_json(read_bytes(path("m.json")), "the trace")["output"]["logits"] == t["output"]["logits"]);
+
+    const RunResult i = run_vitrace("inspect " + quote(path("vit.safetensors")) + " --json");
+    BOOST_REQUIRE_MESSAGE(i.exit_code == 0, i.err);
+    const json j = parse_json(i.out, "inspect --json");
+    BOOST_CHECK_EQUAL(j["family"], "vit");
+    BOOST_CHECK_EQUAL(j["layout"], "timm");
+    BOOST_CHECK_EQUAL(j["params"], t["model"]["parameters"]);
+}
+
+BOOST_FIXTURE_TEST_CASE(checkpoints_that_cannot_be_read_get_one_error, Workdir) {
+    const vitrace::Tensor t = vitrace::Tensor::from({2}, {1, 2});
+    write_bytes(path("unknown.safetensors"), vitrace::make_safetensors({{"encoder.w", &t}, {"decoder.w", &t}}));
+    // The tiny ViT's tensors with one of Hugging Face's names among them.
+    write_bytes(path("mixed.safetensors"), checkpoint_bytes({}, "", {{"vit.embeddings.cls_token", &t}}));
+    fs::create_directory(path("malformed"));
+    write_bytes(path("malformed/model.safetensors"), checkpoint_bytes({}));
+    write_bytes(path("malformed/config.json"), "{\"hidden_size\": 16,");
+    fs::create_directory(path("contradicts"));
+    write_bytes(path("contradicts/model.safetensors"), checkpoint_bytes({}));
+    write_bytes(path("contradicts/config.json"), R"({"hidden_size": 32, "num_attention_heads": 2})");
+    write_bytes(path("vit.safetensors"), checkpoint_bytes({}));
+    write_bytes(path("three.txt"), "a\nb\nc\n");
+
+    const std::string img = " --image " + quote(image);
+    const std::vector<BadTrace> cases = {
+        {"no model and no weights", img, 2, "--model or --weights is required"},
+        {"no layout", "--weights " + quote(path("unknown.safetensors")) + img, 4, "matches no checkpoint layout"},
+        {"mixed layouts", "--weights " + quote(path("mixed.safetensors")) + img, 4, "mixes the timm layout"},
+        {"malformed config.json", "--weights " + quote(path("malformed")) + img, 4, "is not valid JSON"},
+        {"config.json against the tensors", "--weights " + quote(path("contradicts")) + img, 4,
+         "hidden_size 32, but the tensors give width 16"},
+        {"heads that do not divide the width", "--weights " + quote(path("vit.safetensors")) + " --heads 3" + img, 5,
+         "heads 3 do not divide width 16"},
+        {"labels of another count", "--weights " + quote(path("vit.safetensors")) + " --heads 2 --labels " +
+                                        quote(path("three.txt")) + img,
+         5, "names 3 classes, but"},
+    };
+    for (const BadTrace& c : cases) BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
