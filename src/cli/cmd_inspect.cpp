@@ -30,7 +30,12 @@ int run_inspect(const InspectCommand& o) {
     std::map<std::string, int64_t> dtypes;  // values per dtype, of the parameters and buffers
     for (const auto& t : file.tensors()) dtypes[dtype_name(t.dtype)] += numel(t.shape);
     const int64_t params = param_count(held.config);
-    const std::string command = "vitrace trace --weights " + o.weights + " --image IMAGE.png";
+    std::string command = "vitrace trace --weights " + o.weights;
+    if (!o.heads.empty()) {
+        command += " --heads ";
+        for (size_t i = 0; i < o.heads.size(); i++) command += (i ? "," : "") + std::to_string(o.heads[i]);
+    }
+    command += " --image IMAGE.png";
 
     if (o.json) {
         nlohmann::ordered_json j = {

@@ -100,8 +100,11 @@ ModelConfig resolve_config(const ModelOptions& o, const WeightOptions* w) {
     }
     std::vector<std::string> notes;
     ModelConfig cfg = config_from_checkpoint(w->weights, heads, notes);
-    for (const std::string& note : notes)
-        if (note.find("guessed") != std::string::npos) print_warning(note);
+    for (const std::string& note : notes) {
+        const bool size_given = overrides.count("--image-size") && note.rfind("image size", 0) == 0;
+        if ((note.find("guessed") != std::string::npos && !size_given) || note.rfind("--heads ignored", 0) == 0)
+            print_warning(note);
+    }
     apply_overrides(cfg, overrides);
     return cfg;
 }

@@ -21,6 +21,19 @@ const Family& family_named(const std::string& name) {
     throw Error(ErrorKind::Config, "unknown model family '" + name + "'");
 }
 
+Shape need_shape(const ShapeProbe& probe, const std::string& name, const std::string& family) {
+    const std::optional<Shape> s = probe(name);
+    require(s.has_value(), ErrorKind::Checkpoint, "has no " + name + ", which every " + family + " has");
+    return *s;
+}
+
+std::pair<int, int> patch_embed_shape(const ShapeProbe& probe, const std::string& family) {
+    const Shape proj = need_shape(probe, "patch_embed.proj.weight", family);  // [C, 3, P, P]
+    require(proj.size() == 4 && proj[2] == proj[3], ErrorKind::Checkpoint,
+            "patch_embed.proj.weight: expected [C, 3, P, P], got " + shape_str(proj));
+    return {static_cast<int>(proj[0]), static_cast<int>(proj[2])};
+}
+
 namespace {
 
 // "--width,--embed-dim" holds "--embed-dim".

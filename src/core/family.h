@@ -55,6 +55,12 @@ struct ConfigHints {
 // when the file does not have it.
 using ShapeProbe = std::function<std::optional<Shape>(const std::string& name)>;
 
+// The shape of `name`, which every model of the family has; throws
+// Error(Checkpoint) naming it when the file does not.
+Shape need_shape(const ShapeProbe& probe, const std::string& name, const std::string& family);
+// patch_embed.proj.weight [C, 3, P, P]: the width C and the patch side P.
+std::pair<int, int> patch_embed_shape(const ShapeProbe& probe, const std::string& family);
+
 // fn(name, tensor, kind, fan_in) for every parameter, with timm's names.
 using ParamFn = std::function<void(const std::string&, Tensor&, ParamKind, int64_t)>;
 

@@ -1,6 +1,7 @@
 #include "core/swin.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "core/activation.h"
 #include "core/attention.h"
@@ -217,17 +218,9 @@ std::optional<Tensor> computed_buffer(const SwinConfig& c, BufferKind kind, int 
 
 // The Swin that a checkpoint's shapes describe (timm's names, through the layout).
 SwinConfig infer_swin(const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
-    auto need = [&](const std::string& name) {
-        const std::optional<Shape> s = probe(name);
-        require(s.has_value(), ErrorKind::Checkpoint, "has no " + name + ", which every Swin has");
-        return *s;
-    };
+    auto need = [&](const std::string& name) { return need_shape(probe, name, "Swin"); };
     SwinConfig c;
-    const Shape proj = need("patch_embed.proj.weight");  // [C, 3, P, P]
-    require(proj.size() == 4 && proj[2] == proj[3], ErrorKind::Checkpoint,
-            "patch_embed.proj.weight: expected [C, 3, P, P], got " + shape_str(proj));
-    c.embed_dim = static_cast<int>(proj[0]);
-    c.patch = static_cast<int>(proj[2]);
+    std::tie(c.embed_dim, c.patch) = patch_embed_shape(probe, "Swin");
     c.depths.clear();
     c.heads.clear();
     for (int s = 0;; s++) {

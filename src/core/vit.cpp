@@ -1,6 +1,7 @@
 #include "core/vit.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "core/activation.h"
 #include "core/attention.h"
@@ -224,17 +225,9 @@ ConfigField pool_field() {
 
 // The ViT that a checkpoint's shapes describe (timm's names, through the layout).
 VitConfig infer_vit(const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
-    auto need = [&](const std::string& name) {
-        const std::optional<Shape> s = probe(name);
-        require(s.has_value(), ErrorKind::Checkpoint, "has no " + name + ", which every ViT has");
-        return *s;
-    };
+    auto need = [&](const std::string& name) { return need_shape(probe, name, "ViT"); };
     VitConfig c;
-    const Shape proj = need("patch_embed.proj.weight");  // [C, 3, P, P]
-    require(proj.size() == 4 && proj[2] == proj[3], ErrorKind::Checkpoint,
-            "patch_embed.proj.weight: expected [C, 3, P, P], got " + shape_str(proj));
-    c.width = static_cast<int>(proj[0]);
-    c.patch = static_cast<int>(proj[2]);
+    std::tie(c.width, c.patch) = patch_embed_shape(probe, "ViT");
     c.depth = 0;
     while (probe("blocks." + std::to_string(c.depth) + ".norm1.weight")) c.depth++;
     require(c.depth > 0, ErrorKind::Checkpoint, "has no blocks (blocks.0.norm1.weight)");

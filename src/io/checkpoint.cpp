@@ -94,14 +94,7 @@ Plan plan(Model& m, const SafetensorsFile& file, const Layout& layout) {
     p.layout = &layout;
     std::set<std::string> used;
     visit_params(m, [&](const std::string& name, Tensor& t, ParamKind, int64_t) {
-        Source source = whole(name);
-        Captures c;
-        for (const LayoutRule& r : layout.rules)
-            if (match_name(r.param, name, c)) {
-                source = r.source;
-                for (std::string& n : source.names) n = fill_name(n, c);
-                break;
-            }
+        const Source source = source_of(layout, name);
         Fill fill{&t, source.kind, {}, source.part, source.parts};
         if (source.kind == Source::Kind::Concat) p.use.concatenated++;
         else if (source.kind == Source::Kind::Rows) p.use.split++;

@@ -85,20 +85,15 @@ ConfigHints hints_for(const SafetensorsFile& file, const CheckpointFiles& files,
     if (h.heads.empty() && !heads.empty()) {
         h.heads = heads;
         notes.push_back("heads: from --heads");
+    } else if (!heads.empty() && heads != h.heads) {
+        notes.push_back("--heads ignored: the checkpoint's own files say the heads, and they come first");
     }
     return h;
 }
 
 // The shape that a layout gives a model parameter from this file.
 std::optional<Shape> probe_shape(const SafetensorsFile& file, const Layout& layout, const std::string& name) {
-    Source source = whole(name);
-    Captures c;
-    for (const LayoutRule& r : layout.rules)
-        if (match_name(r.param, name, c)) {
-            source = r.source;
-            for (std::string& n : source.names) n = fill_name(n, c);
-            break;
-        }
+    const Source source = source_of(layout, name);
     std::optional<Shape> shape;
     for (const std::string& n : source.names) {
         const TensorEntry* e = file.find(n);

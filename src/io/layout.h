@@ -60,6 +60,10 @@ struct Layout {
     std::vector<std::string> ignored;
 };
 
+// Where the layout finds a model parameter: its rule's source with the names
+// filled in, or the parameter's own name when no rule matches.
+Source source_of(const Layout& layout, const std::string& param);
+
 // Every registered layout, in the order the loader tries them (io/layouts.cpp).
 const std::vector<Layout>& layouts();
 

@@ -158,6 +158,17 @@ Source whole(std::string name) { return {Source::Kind::Whole, {std::move(name)},
 Source rows(std::string name, int part, int parts) { return {Source::Kind::Rows, {std::move(name)}, part, parts}; }
 Source concat(std::vector<std::string> names) { return {Source::Kind::Concat, std::move(names), 0, 1}; }
 
+Source source_of(const Layout& layout, const std::string& param) {
+    Captures c;
+    for (const LayoutRule& r : layout.rules)
+        if (match_name(r.param, param, c)) {
+            Source source = r.source;
+            for (std::string& n : source.names) n = fill_name(n, c);
+            return source;
+        }
+    return whole(param);
+}
+
 bool match_name(std::string_view pattern, std::string_view name, Captures& captures) {
     captures.clear();
     size_t p = 0, n = 0;
