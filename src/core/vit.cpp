@@ -115,9 +115,9 @@ ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor&
     Tensor patches;  // [n, 3·P·P]
     patchify(patches, image, cfg.patch);
     trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
-    Tensor x;  // [n, C], then [N, C]: the residual stream
-    linear(x, patches, w.patch_embed);
-    trace.record(top(Role::PatchProj), "linear", x, {"n", "C"});
+    Tensor tokens;  // [n, C]
+    linear(tokens, patches, w.patch_embed);
+    trace.record(top(Role::PatchProj), "linear", tokens, {"n", "C"});
 
     // timm: x = self._pos_embed(x). The prefix tokens join in front: cls,
     // then dist or the registers. pos_embed is added after they join, or
@@ -130,8 +130,8 @@ ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor&
         pos_embed = &resampled;
     }
     if (cfg.no_embed_class) {
-        add(x, x, *pos_embed);
-        trace.record(top(Role::PosEmbed), "add", x, {"n", "C"});
+        add(tokens, tokens, *pos_embed);
+        trace.record(top(Role::PosEmbed), "add", tokens, {"n", "C"});
     }
     const struct {
         bool present;
@@ -140,13 +140,15 @@ ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor&
     } prefix[] = {{cfg.class_token, w.cls_token, Role::ClsToken},
                   {cfg.distilled, w.dist_token, Role::DistToken},
                   {cfg.reg_tokens > 0, w.reg_token, Role::RegToken}};
+    Tensor x;            // [N, C], the residual stream
     int64_t joined = 0;  // prefix tokens in front so far
     for (const auto& p : prefix) {
         if (!p.present) continue;
-        insert_tokens(x, x, p.tokens, joined);  // timm: torch.cat(to_cat + [x], dim=1)
+        insert_tokens(x, joined ? x : tokens, p.tokens, joined);  // timm: torch.cat(to_cat + [x], dim=1)
         joined += p.tokens.dim(1);
         trace.record(top(p.role), "concat", x, {"N", "C"});
     }
+    if (joined == 0) x = std::move(tokens);
     if (!cfg.no_embed_class) {
         add(x, x, *pos_embed);
         trace.record(top(Role::PosEmbed), "add", x, {"N", "C"});
