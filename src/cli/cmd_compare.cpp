@@ -9,6 +9,7 @@
 #include "core/cost.h"
 #include "io/image.h"
 #include "io/output_file.h"
+#include "report/page.h"
 
 namespace vitrace::cli {
 
@@ -56,27 +57,6 @@ void add_rows(Table& t, const std::string& family, const ModelCost& c, bool merg
     t.rows.push_back({family, "total", "", "", "", "", "", "", "", "", "", "", macs_str(c.total_macs)});
 }
 
-nlohmann::ordered_json cost_json(const ModelCost& c) {
-    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-    for (const LayerCost& l : c.layers)
-        layers.push_back({{"name", l.name},
-                          {"blocks", l.blocks},
-                          {"tokens", l.tokens},
-                          {"channels", l.channels},
-                          {"heads", l.heads},
-                          {"attention_matrices", l.matrices},
-                          {"matrix_side", l.matrix_side},
-                          {"score_bytes_per_block", l.score_bytes},
-                          {"macs",
-                           {{"projections", l.projection_macs},
-                            {"attention", l.attention_macs},
-                            {"mlp", l.mlp_macs},
-                            {"other", l.other_macs},
-                            {"total", l.total_macs()}}}});
-    return {{"model", c.model},      {"image_size", c.image_size}, {"total_macs", c.total_macs},
-            {"embed_macs", c.embed_macs}, {"head_macs", c.head_macs}, {"layers", layers}};
-}
-
 ModelConfig at_size(ModelConfig cfg, int S) {
     FlagValue size;
     size.ints = {S};
@@ -101,6 +81,7 @@ CLI::App* setup_compare(CLI::App& app, CompareCommand& o) {
     cmd->add_option("--swin", o.swin, "Swin model")->capture_default_str();
     cmd->add_option("--image-size", o.image_size, "Image side for both models (default: the ViT's)");
     cmd->add_option("--json", o.json, "Also write the figures as JSON to FILE (- for standard output)");
+    cmd->add_option("--html", o.html, "Also write the cost panel as a self-contained HTML page to FILE");
     cmd->add_option("--image", o.image, "Also draw the attention of two trained models on this PNG or JPEG image");
     cmd->add_option("--out", o.out, "Directory for the pictures: OUT/<model>/*.png (with --image)");
     cmd->add_option("--picture-vit", o.picture_vit, "ViT model that draws the pictures")->capture_default_str();
@@ -121,8 +102,9 @@ int run_compare(const CompareCommand& o) {
     const int S = o.image_size.value_or(vit.image_size());
     vit = at_size(vit, S);
     swin = at_size(swin, S);
-    std::unique_ptr<OutputFile> out;
+    std::unique_ptr<OutputFile> out, html;
     if (o.json) out = std::make_unique<OutputFile>(*o.json);
+    if (o.html) html = std::make_unique<OutputFile>(*o.html);
 
     const ModelCost vc = model_cost(vit), sc = model_cost(swin);
     // The same models with the image side doubled twice: tokens grow 4x each time.
@@ -179,12 +161,21 @@ int run_compare(const CompareCommand& o) {
             grow.push_back({{"image_size", v.image_size}, {"vit_total_macs", v.total_macs}, {"swin_total_macs", s.total_macs}});
         const nlohmann::ordered_json j = {{"format", "vitrace.compare/1"},
                                           {"image_size", S},
-                                          {"vit", cost_json(vc)},
-                                          {"swin", cost_json(sc)},
+                                          {"vit", report::cost_json(vc)},
+                                          {"swin", report::cost_json(sc)},
                                           {"scaling", grow}};
         const std::string s = j.dump(2) + "\n";
         std::fwrite(s.data(), 1, s.size(), out->file());
         out->commit();
+    }
+    if (html) {
+        report::write_page(html->file(), {{"format", report::kReportFormat},
+                                          {"kind", "cost"},
+                                          {"vitrace", VITRACE_VERSION},
+                                          {"command", o.command},
+                                          {"cost", report::cost_panel({vit, swin})}});
+        html->commit();
+        std::fprintf(text, "\ncost panel written to %s: open it in a web browser\n", html->path().c_str());
     }
     return 0;
 }

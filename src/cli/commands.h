@@ -24,6 +24,19 @@ struct TraceCommand {
 CLI::App* setup_trace(CLI::App& app, TraceCommand& o);
 int run_trace(const TraceCommand& o);
 
+struct ReportCommand {
+    ModelOptions model;
+    WeightOptions weights;
+    NormOptions norm;
+    MemoryOptions memory;
+    std::string image, output;
+    std::string steps;
+    bool quiet = false;
+    std::string command;  // the command line as typed, which the page shows
+};
+CLI::App* setup_report(CLI::App& app, ReportCommand& o);
+int run_report(const ReportCommand& o);
+
 struct ShapesCommand {
     ModelOptions model;
 };
@@ -54,6 +67,8 @@ struct CompareCommand {
     std::optional<std::string> image, out;
     std::string picture_vit = "vit_shapes";
     std::string picture_swin = "swin_shapes";
+    std::optional<std::string> html;  // the cost panel as an HTML page
+    std::string command;              // the command line as typed, which the page shows
 };
 CLI::App* setup_compare(CLI::App& app, CompareCommand& o);
 int run_compare(const CompareCommand& o);

@@ -10,6 +10,24 @@
 using namespace vitrace;
 using namespace vitrace::cli;
 
+namespace {
+
+// The command line as a shell would take it back: arguments with spaces or
+// quotes in single quotes.
+std::string command_line(int argc, char** argv) {
+    std::string line = "vitrace";
+    for (int i = 1; i < argc; i++) {
+        const std::string a = argv[i];
+        const bool plain = !a.empty() && a.find_first_of(" \t'\"$*?[]()&;|<>") == std::string::npos;
+        std::string quoted;
+        for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        line += " " + (plain ? a : "'" + quoted + "'");
+    }
+    return line;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     CLI::App app{"vitrace: trace Vision Transformers and Swin Transformers step by step", "vitrace"};
     app.set_version_flag("--version", VITRACE_VERSION);
@@ -23,6 +41,7 @@ int main(int argc, char** argv) {
     CompareCommand compare;
     AttentionCommand attention;
     InspectCommand inspect;
+    ReportCommand report;
     CLI::App* trace_cmd = setup_trace(app, trace);
     CLI::App* shapes_cmd = setup_shapes(app, shapes);
     CLI::App* models_cmd = setup_models(app, models);
@@ -31,6 +50,8 @@ int main(int argc, char** argv) {
     CLI::App* compare_cmd = setup_compare(app, compare);
     CLI::App* attention_cmd = setup_attention(app, attention);
     CLI::App* inspect_cmd = setup_inspect(app, inspect);
+    CLI::App* report_cmd = setup_report(app, report);
+    report.command = compare.command = command_line(argc, argv);
 
     try {
         app.parse(argc, argv);
@@ -51,6 +72,7 @@ int main(int argc, char** argv) {
         if (compare_cmd->parsed()) code = run_compare(compare);
         if (attention_cmd->parsed()) code = run_attention(attention);
         if (inspect_cmd->parsed()) code = run_inspect(inspect);
+        if (report_cmd->parsed()) code = run_report(report);
         // Printed tables are output too: a full disk or closed pipe is an error.
         if (std::fflush(stdout) != 0 || std::ferror(stdout))
             throw Error(ErrorKind::Output, "cannot write to standard output");

@@ -37,6 +37,9 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model
 // (its guesses are printed as warnings), with the flags applied to it.
 ModelConfig resolve_config(const ModelOptions& o, const WeightOptions* w = nullptr);
 
+// "a,b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_commas(const std::string& s);
+
 // The model configuration that a string of model flags selects, as the command
 // line would read it: "--model vit_tiny_patch16_224 --image-size 8 --patch 4".
 ModelConfig config_from_flags(const std::string& flags);

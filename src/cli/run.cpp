@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/errors.h"
+#include "cli/table.h"
 
 namespace vitrace::cli {
 
@@ -35,6 +36,61 @@ std::function<void(const Step&)> Progress::on_step() const {
         std::fprintf(stderr, "\r\033[K%s: step %d %s", label.c_str(), s.index, s.name.c_str());
         std::fflush(stderr);
     };
+}
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); j++) row[j] = j;
+    for (size_t i = 1; i <= a.size(); i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); j++) {
+            const size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+// The step names nearest to a pattern that matched nothing.
+std::vector<std::string> close_names(const std::string& pattern, const Trace& trace, size_t count = 3) {
+    std::vector<std::pair<size_t, std::string>> scored;
+    for (const Step& s : trace.steps()) scored.push_back({edit_distance(pattern, s.name), s.name});
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (size_t i = 0; i < scored.size() && out.size() < count; i++) out.push_back(scored[i].second);
+    return out;
+}
+
+}  // namespace
+
+void warn_unmatched(const Trace& trace) {
+    for (const std::string& p : trace.unmatched_patterns()) {
+        std::string near;
+        for (const std::string& n : close_names(p, trace)) near += (near.empty() ? "" : ", ") + n;
+        print_warning("--steps pattern '" + p + "' matches no step; close names: " + near);
+    }
+}
+
+void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* out) {
+    const std::vector<Prediction>& top = run.top;
+    if (!lm.weights.trained)
+        std::fprintf(out, "%s is untrained: seeded random weights (seed %llu); pass --weights FILE.safetensors for real predictions\n",
+                     lm.model.config.name.c_str(), (unsigned long long)lm.weights.seed);
+    if (lm.model.config.classes() == 0) {
+        std::fprintf(out, "%s has no head: its output is the features [%lld], in the JSON trace's output.features\n",
+                     lm.model.config.name.c_str(), (long long)run.features.numel());
+        return;
+    }
+    std::fprintf(out, "top-%zu:\n", top.size());
+    for (size_t i = 0; i < top.size(); i++) {
+        const std::string label = top[i].label.empty() ? "class " + std::to_string(top[i].index)
+                                                       : top[i].label + " (" + std::to_string(top[i].index) + ")";
+        std::fprintf(out, "  %zu. %-24s %s\n", i + 1, label.c_str(), fixed(top[i].score).c_str());
+    }
 }
 
 }  // namespace vitrace::cli

@@ -2,6 +2,7 @@
 // (pipeline/pipeline.h) with its warnings on stderr and a progress line.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <string>
 
@@ -13,6 +14,12 @@ namespace vitrace::cli {
 // and records every step.
 ImageRun run_on_image(const LoadedModel& lm, const std::string& image_path, const Normalization& norm,
                       const TraceOptions& options);
+
+// A warning for each --steps pattern that matched no step, with the closest names.
+void warn_unmatched(const Trace& trace);
+
+// The top-5 (or what the model gives instead), as `trace` prints it.
+void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* out);
 
 // A progress line on stderr while a trace runs, when stderr is a terminal;
 // cleared when the Progress goes.

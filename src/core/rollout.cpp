@@ -28,26 +28,31 @@ void fuse_heads(Tensor& fused, const Tensor& attn, HeadFusion how) {
     }
 }
 
-void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how) {
-    const int64_t N = layers.at(0).dim(1);
-    // R starts as the identity: before any layer, each token is only itself.
-    rollout = Tensor::zeros({N, N});
-    for (int64_t i = 0; i < N; i++) rollout[i * N + i] = 1.0f;
-    Tensor a, next = Tensor::zeros({N, N});
-    for (const Tensor& attn : layers) {
-        fuse_heads(a, attn, how);
-        // Â = (A + I) / 2, rows normalised: the residual path keeps half of each token
-        for (int64_t i = 0; i < N; i++) {
-            float* a_i = &a[i * N];  // a[i, :]
-            a_i[i] += 1.0f;
-            float sum = 0;
-            for (int64_t j = 0; j < N; j++) sum += a_i[j];
-            for (int64_t j = 0; j < N; j++) a_i[j] /= sum;  // the 1/2 cancels in the normalisation
-        }
-        // R <- Â · R
-        matmul_nn(next.ptr(), a.ptr(), rollout.ptr(), (int)N, (int)N, (int)N);
-        std::swap(rollout, next);
+void rollout_step(Tensor& rollout, const Tensor& attn, HeadFusion how) {
+    const int64_t N = attn.dim(1);
+    if (rollout.data.empty()) {
+        // R starts as the identity: before any layer, each token is only itself.
+        rollout = Tensor::zeros({N, N});
+        for (int64_t i = 0; i < N; i++) rollout[i * N + i] = 1.0f;
     }
+    Tensor a, next = Tensor::zeros({N, N});
+    fuse_heads(a, attn, how);
+    // Â = (A + I) / 2, rows normalised: the residual path keeps half of each token
+    for (int64_t i = 0; i < N; i++) {
+        float* a_i = &a[i * N];  // a[i, :]
+        a_i[i] += 1.0f;
+        float sum = 0;
+        for (int64_t j = 0; j < N; j++) sum += a_i[j];
+        for (int64_t j = 0; j < N; j++) a_i[j] /= sum;  // the 1/2 cancels in the normalisation
+    }
+    // R <- Â · R
+    matmul_nn(next.ptr(), a.ptr(), rollout.ptr(), (int)N, (int)N, (int)N);
+    std::swap(rollout, next);
+}
+
+void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how) {
+    rollout = Tensor();
+    for (const Tensor& attn : layers) rollout_step(rollout, attn, how);
 }
 
 }  // namespace vitrace

@@ -24,4 +24,9 @@ void fuse_heads(Tensor& fused, const Tensor& attn, HeadFusion how);
 // rollout [N, N] <- layers, each [heads, N, N], first layer first
 void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how);
 
+// One more layer: rollout [N, N] <- Â · rollout, where Â is attn [heads, N, N]
+// fused by `how`, plus the identity, rows normalised. An empty rollout starts
+// as the identity. For those that see the layers one at a time.
+void rollout_step(Tensor& rollout, const Tensor& attn, HeadFusion how);
+
 }  // namespace vitrace

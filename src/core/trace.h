@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,7 @@ struct Step {
                                     // always none in shape-only runs
     int64_t macs = 0;               // multiply-adds this step performed
     double time_ms = 0;             // wall time since the previous step was recorded
+    std::source_location source;    // the trace.record call in vitrace's source that recorded it
 };
 
 struct TraceOptions {
@@ -59,6 +61,10 @@ struct TraceOptions {
     std::vector<std::string> full_steps;
     // Steps of these roles get all their values too (the pictures need them).
     std::vector<Role> full_roles;
+    // Called with every computed step and all its values, whatever it keeps,
+    // before the next step runs: for those that digest the values as they come
+    // (the HTML report) instead of keeping them.
+    std::function<void(const Step&, const Tensor&)> on_values;
 };
 
 bool glob_match(std::string_view pattern, std::string_view text);
@@ -68,9 +74,12 @@ public:
     explicit Trace(TraceOptions options = {});
 
     // Records `t` as the next step, named after `at`. `dims` names every axis of t.
+    // `source` is the call site, which the step keeps.
     void record(const StepAt& at, std::string_view op, const Tensor& t,
-                std::initializer_list<std::string_view> dims);
-    void record(const StepAt& at, std::string_view op, const Tensor& t, const std::vector<std::string>& dims);
+                std::initializer_list<std::string_view> dims,
+                std::source_location source = std::source_location::current());
+    void record(const StepAt& at, std::string_view op, const Tensor& t, const std::vector<std::string>& dims,
+                std::source_location source = std::source_location::current());
 
     const std::vector<Step>& steps() const { return steps_; }
     const Step* find(std::string_view name) const;

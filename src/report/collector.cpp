@@ -1,0 +1,201 @@
+#include "report/collector.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "report/blob.h"
+
+namespace vitrace::report {
+
+namespace {
+
+constexpr HeadFusion kFusions[] = {HeadFusion::Mean, HeadFusion::Max, HeadFusion::Min};
+
+// How many steps of cfg's forward pass hold more than kFullValues values,
+// from a shape-only run: nothing is computed.
+int64_t large_steps(const ModelConfig& cfg) {
+    const Model m = make_model(cfg);
+    Trace trace;
+    const int S = cfg.image_size();
+    forward(m, Tensor::shape_only({3, S, S}), trace);
+    int64_t large = 4;  // the four input steps, which are large for any sizeable photograph
+    for (const Step& s : trace.steps()) large += numel(s.shape) > kFullValues;
+    return large;
+}
+
+}  // namespace
+
+Collector::Collector(const ModelConfig& cfg) : cfg_(cfg), layers_(cfg.attention_layers()) {
+    pooled_limit_ = std::clamp<int64_t>(kPooledValuesBudget / large_steps(cfg), 1024, kPooledValuesMax);
+    if (cfg.family->reach == AttentionReach::Global) {
+        global_layers_.resize(layers_.size());
+        distance_.resize(layers_.size());
+        entropy_.resize(layers_.size());
+    } else {
+        stages_.resize(layers_.size());
+    }
+}
+
+TraceOptions Collector::trace_options(std::vector<std::string> full_steps) {
+    TraceOptions o;
+    o.values = ValuesMode::Summary;
+    o.full_steps = std::move(full_steps);
+    o.on_values = [this](const Step& s, const Tensor& t) { take(s, t); };
+    return o;
+}
+
+void Collector::take(const Step& s, const Tensor& t) {
+    if (s.values_mode == ValuesMode::Full || t.numel() <= kFullValues) {
+        values_[s.index] = {{"kind", "full"}, {"pool", std::vector<int64_t>(t.shape.size(), 1)},
+                            {"blob", f32_blob(t.ptr(), t.shape)}};
+    } else {
+        const std::vector<int64_t> pool = pool_to_fit(t.shape, pooled_limit_);
+        const std::vector<float> means = pool_means(t.ptr(), t.shape, pool);
+        values_[s.index] = {{"kind", "pooled"}, {"pool", pool}, {"blob", f16_blob(means.data(), pooled_shape(t.shape, pool))}};
+    }
+    if (cfg_.family->reach == AttentionReach::Global) {
+        if (s.at.role == Role::Softmax) take_global(s, t);
+    } else {
+        take_windowed(s, t);
+    }
+}
+
+// One ViT block's softmax [heads, N, N]: its rows, its heads' mean distance and
+// entropy, and one more layer of rollout.
+void Collector::take_global(const Step& s, const Tensor& attn) {
+    const int l = s.at.block;
+    const int64_t heads = attn.dim(0), N = attn.dim(1);
+    const int64_t g = layers_[l].grid, n = g * g, P = N - n;  // P prefix tokens, then the n patches row by row
+    const double px = (double)cfg_.image_size() / g;            // a patch's side in pixels
+    tokens_ = N;
+
+    nlohmann::ordered_json layer = {{"layer", l}, {"step", s.name}, {"heads", heads}, {"tokens", N}};
+    if (attention_kept_ + attn.numel() <= kAttentionValues) {
+        layer["probs"] = u8_rows_blob(attn.ptr(), attn.shape);
+        attention_kept_ += attn.numel();
+    } else {
+        layer["probs"] = nullptr;
+        layer["note"] = "not in the page: the attention of all layers would exceed " +
+                        std::to_string(kAttentionValues) + " values; trace a smaller image for it";
+    }
+    global_layers_[l] = std::move(layer);
+
+    // Distance between patch centres depends only on |dy| and |dx|.
+    std::vector<double> dist((size_t)n);
+    for (int64_t dy = 0; dy < g; dy++)
+        for (int64_t dx = 0; dx < g; dx++) dist[dy * g + dx] = px * std::sqrt((double)(dy * dy + dx * dx));
+    for (int64_t h = 0; h < heads; h++) {
+        const float* a_h = &attn[h * N * N];  // attn[h, :, :]
+        double distance = 0, entropy = 0;
+        for (int64_t q = 0; q < N; q++) {
+            const float* a_q = &a_h[q * N];  // attn[h, q, :]
+            double e = 0;
+            for (int64_t k = 0; k < N; k++)
+                if (a_q[k] > 0) e -= a_q[k] * std::log((double)a_q[k]);
+            entropy += e;
+            if (q < P) continue;
+            // the attention-weighted distance of a patch query to the patch keys
+            const int64_t qy = (q - P) / g, qx = (q - P) % g;
+            double weighted = 0, mass = 0;
+            for (int64_t k = P; k < N; k++) {
+                const int64_t ky = (k - P) / g, kx = (k - P) % g;
+                weighted += a_q[k] * dist[std::abs(qy - ky) * g + std::abs(qx - kx)];
+                mass += a_q[k];
+            }
+            distance += mass > 0 ? weighted / mass : 0;
+        }
+        distance_[l].push_back(n ? distance / n : 0);
+        entropy_[l].push_back(entropy / N);
+    }
+    if (N <= kRolloutTokens)
+        for (int f = 0; f < 3; f++) rollout_step(rollout_[f], attn, kFusions[f]);
+}
+
+// Swin: each block's softmax [nW, heads, T, T] and bias table, each stage's
+// relative position index, mask and patch merging.
+void Collector::take_windowed(const Step& s, const Tensor& t) {
+    if (s.at.stage < 0) return;
+    Stage& st = stages_[s.at.stage];
+    auto block = [&]() -> nlohmann::ordered_json& {
+        if ((int)st.blocks.size() <= s.at.block) st.blocks.resize(s.at.block + 1);
+        return st.blocks[s.at.block];
+    };
+    switch (s.at.role) {
+        case Role::BiasTable: block()["bias_table"] = f32_blob(t.ptr(), t.shape); break;
+        case Role::PositionIndex:
+            if (st.index.is_null()) st.index = f32_blob(t.ptr(), t.shape);
+            break;
+        case Role::Mask:
+            if (st.mask.is_null()) st.mask = u8_rows_blob(t.ptr(), t.shape);
+            break;
+        case Role::Merge: merged_shape_ = t.shape; break;
+        case Role::Reduction:
+            st.merge = {{"from", {merged_shape_[0] * 2, merged_shape_[1] * 2, merged_shape_[2] / 4}}, {"to", t.shape}};
+            break;
+        case Role::Softmax: {
+            nlohmann::ordered_json& b = block();
+            b["block"] = s.at.block;
+            b["shift"] = s.at.shift;
+            b["step"] = s.name;
+            if (attention_kept_ + t.numel() <= kAttentionValues) {
+                b["probs"] = u8_rows_blob(t.ptr(), t.shape);
+                attention_kept_ += t.numel();
+            } else {
+                b["probs"] = nullptr;
+                b["note"] = "not in the page: the attention of all blocks would exceed " +
+                            std::to_string(kAttentionValues) + " values; trace a smaller image for it";
+            }
+            break;
+        }
+        default: break;
+    }
+}
+
+nlohmann::ordered_json Collector::values(int index) const {
+    const auto it = values_.find(index);
+    return it == values_.end() ? nlohmann::ordered_json() : it->second;
+}
+
+nlohmann::ordered_json Collector::attention() const {
+    const int S = cfg_.image_size();
+    if (cfg_.family->reach == AttentionReach::Global) {
+        const int g = layers_.empty() ? 1 : layers_[0].grid;
+        nlohmann::ordered_json rollout = nullptr;
+        std::string note;
+        if (tokens_ <= kRolloutTokens) {
+            rollout = nlohmann::ordered_json::object();
+            for (int f = 0; f < 3; f++) rollout[head_fusion_name(kFusions[f])] = f32_blob(rollout_[f].ptr(), rollout_[f].shape);
+        } else {
+            note = "rollout multiplies " + std::to_string(tokens_) + " x " + std::to_string(tokens_) +
+                   " matrices; the page computes it for at most " + std::to_string(kRolloutTokens) + " tokens";
+        }
+        return {{"kind", "global"},
+                {"image_size", S},
+                {"patch", S / g},
+                {"grid", g},
+                {"prefix", tokens_ - (int64_t)g * g},
+                {"layers", global_layers_},
+                {"rollout", rollout},
+                {"rollout_note", note},
+                {"distance", distance_},
+                {"entropy", entropy_},
+                {"entropy_max", std::log((double)std::max<int64_t>(tokens_, 1))}};
+    }
+    nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+    for (size_t s = 0; s < stages_.size(); s++) {
+        const AttentionLayer& l = layers_[s];
+        stages.push_back({{"stage", s},
+                          {"grid", l.grid},
+                          {"window", l.window},
+                          {"shift", l.shift},
+                          {"heads", l.heads},
+                          {"cell_px", S / l.grid},
+                          {"index", stages_[s].index},
+                          {"mask", stages_[s].mask},
+                          {"blocks", stages_[s].blocks},
+                          {"merge", stages_[s].merge}});
+    }
+    return {{"kind", "windowed"}, {"image_size", S}, {"patch", layers_.empty() ? S : S / layers_[0].grid}, {"stages", stages}};
+}
+
+}  // namespace vitrace::report
