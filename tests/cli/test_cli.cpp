@@ -176,20 +176,21 @@ struct BadTrace {
     std::string names;
 };
 
-// Runs `vitrace trace` with the case's args, first writing to a fresh -o target
-// and then to one that holds kKeep: both must fail alike, create nothing, and
-// leave the directory and the existing file exactly as they were.
-void check_trace_fails(const Workdir& w, const BadTrace& c) {
+// Runs `vitrace trace` (or `report`, which takes the same flags and must fail
+// alike) with the case's args, first writing to a fresh -o target and then to
+// one that holds kKeep: both must fail alike, create nothing, and leave the
+// directory and the existing file exactly as they were.
+void check_trace_fails(const Workdir& w, const BadTrace& c, const std::string& command = "trace") {
     const std::string keep = w.path("keep.json");
     write_bytes(keep, kKeep);
     const std::set<std::string> before = w.entries();
 
     BOOST_TEST_CONTEXT("-o to a new file") {
-        check_error(run_vitrace("trace " + c.args + " -o " + quote(w.path("new.json"))), c.code, c.names);
+        check_error(run_vitrace(command + " " + c.args + " -o " + quote(w.path("new.json"))), c.code, c.names);
         BOOST_CHECK(w.entries() == before);
     }
     BOOST_TEST_CONTEXT("-o to an existing file") {
-        check_error(run_vitrace("trace " + c.args + " -o " + quote(keep)), c.code, c.names);
+        check_error(run_vitrace(command + " " + c.args + " -o " + quote(keep)), c.code, c.names);
         BOOST_CHECK(w.entries() == before);
         BOOST_CHECK_MESSAGE(read_bytes(keep) == kKeep, "the existing -o file changed; it now holds:\n" << read_bytes(keep));
     }
@@ -447,8 +448,9 @@ BOOST_AUTO_TEST_CASE(bad_image_or_checkpoint) {
         {"checkpoint of another width", tiny_image + " --weights " + quote(path("wider.safetensors")), 4,
          "does not fit"},
     };
-    for (const BadTrace& c : cases)
-        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+    for (const std::string command : {"trace", "report"})
+        for (const BadTrace& c : cases)
+            BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
 }
 
 // A safetensors file from a header (JSON text) and data bytes.
@@ -557,8 +559,9 @@ BOOST_AUTO_TEST_CASE(bad_model_configuration) {
         {"negative heads", vit_tiny + " --heads -2", 5, "heads"},
         {"classes -1", vit_tiny + " --classes -1", 5, "classes"},
     };
-    for (const BadTrace& c : cases)
-        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+    for (const std::string command : {"trace", "report"})
+        for (const BadTrace& c : cases)
+            BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
 }
 
 BOOST_AUTO_TEST_CASE(bad_flags) {
@@ -569,8 +572,9 @@ BOOST_AUTO_TEST_CASE(bad_flags) {
         {"--mean with two numbers", tiny_image + " --mean 0.5,0.5", 2, "--mean"},
         {"no --image", kTiny, 2, "--image"},
     };
-    for (const BadTrace& c : cases)
-        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+    for (const std::string command : {"trace", "report"})
+        for (const BadTrace& c : cases)
+            BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
 }
 
 BOOST_AUTO_TEST_CASE(unwritable_output) {
@@ -664,7 +668,131 @@ BOOST_FIXTURE_TEST_CASE(checkpoints_that_cannot_be_read_get_one_error, Workdir) 
                                         quote(path("three.txt")) + img,
          5, "names 3 classes, but"},
     };
-    for (const BadTrace& c : cases) BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+    for (const std::string command : {"trace", "report"})
+        for (const BadTrace& c : cases)
+            BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// vitrace report and compare --html: one self-contained page, or an error and no file.
+BOOST_FIXTURE_TEST_SUITE(report, Workdir)
+
+// The JSON that a page embeds.
+json page_data(const std::string& html) {
+    const std::string open = "<script id=\"vitrace-data\" type=\"application/json\">";
+    const size_t begin = html.find(open);
+    BOOST_REQUIRE_MESSAGE(begin != std::string::npos, "the page has no data element");
+    const size_t end = html.find("</script>", begin);
+    BOOST_REQUIRE(end != std::string::npos);
+    return parse_json(html.substr(begin + open.size(), end - begin - open.size()), "the page's data");
+}
+
+// Nothing in the page is fetched: no address with a scheme other than data: in
+// src, href or url(), and no script or style element that points elsewhere.
+void check_self_contained(const std::string& html) {
+    for (const std::string needle : {"src=\"http", "href=\"http", "url(http", "src=\"//", "href=\"//", "url(//",
+                                     "@import", "<link rel=\"stylesheet\""})
+        BOOST_CHECK_MESSAGE(html.find(needle) == std::string::npos, "the page refers to an outside resource: " << needle);
+}
+
+BOOST_AUTO_TEST_CASE(writes_one_self_contained_page) {
+    // A class name that would end the data's <script> element if written as it is.
+    const std::string labels = path("labels.txt");
+    write_bytes(labels, "</script><b>zero\none\ntwo\nthree\nfour\n");
+    const std::string out = path("r.html");
+    const RunResult r = run_vitrace("report " + kTiny + " --image " + quote(image) + " --labels " + quote(labels) +
+                                    " -o " + quote(out));
+    require_success(r);
+    BOOST_CHECK_MESSAGE(r.out.find("report written to " + out) != std::string::npos, r.out);
+    BOOST_CHECK(entries() == (std::set<std::string>{"image.png", "labels.txt", "r.html"}));
+    const std::string html = read_bytes(out);
+    check_self_contained(html);
+    BOOST_CHECK(html.find("/*@VITRACE_") == std::string::npos);
+    const json d = page_data(html);
+    BOOST_CHECK_EQUAL(d["format"], "vitrace.report/1");
+    BOOST_CHECK_EQUAL(d["kind"], "run");
+    BOOST_CHECK_EQUAL(d["model"]["config"]["width"], 16);
+    BOOST_CHECK_EQUAL(d["attention"]["kind"], "global");
+    BOOST_CHECK_EQUAL(d["attention"]["layers"].size(), 2u);
+    bool escaped = false;
+    for (const json& t : d["output"]["top5"]) escaped |= t["label"] == "</script><b>zero";
+    BOOST_CHECK_MESSAGE(escaped, "the label with </script> did not come back whole: " << d["output"]["top5"].dump());
+    // Every step, with its source and timm line.
+    const RunResult t = run_vitrace("trace " + kTiny + " --image " + quote(image) + " -o - --values none");
+    require_success(t);
+    const json trace = parse_json(t.out, "trace");
+    BOOST_REQUIRE_EQUAL(d["steps"].size(), trace["steps"].size());
+    for (size_t i = 0; i < d["steps"].size(); i++) {
+        const json& s = d["steps"][i];
+        BOOST_CHECK_EQUAL(s["name"], trace["steps"][i]["name"]);
+        BOOST_CHECK_MESSAGE(s["source"].is_object(), s["name"] << " has no source");
+        BOOST_CHECK_MESSAGE(s["timm"].is_object(), s["name"] << " has no timm line");
+    }
+    // The source quoted for blocks.0.attn.softmax is the function that records it, and its line is that record call.
+    for (const json& s : d["steps"]) {
+        if (s["name"] != "blocks.0.attn.softmax") continue;
+        const json& f = d["sources"][s["source"]["function"].get<size_t>()];
+        BOOST_CHECK_EQUAL(f["file"], "src/core/attention.cpp");
+        BOOST_CHECK_EQUAL(f["function"], "multi_head_attention");
+        const std::string text = f["text"];
+        std::vector<std::string> lines = lines_of(text);
+        const int at = s["source"]["line"].get<int>() - f["first_line"].get<int>();
+        BOOST_REQUIRE(at >= 0 && at < (int)lines.size());
+        BOOST_CHECK_MESSAGE(lines[at].find("Role::Softmax") != std::string::npos, "line " << at << ": " << lines[at]);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(report_needs_an_output_and_fails_cleanly) {
+    check_error(run_vitrace("report " + kTiny + " --image " + quote(image)), 2, "--output is required");
+    const std::string args = "report " + kTiny + " --image " + quote(image) + " -o ";
+    const std::set<std::string> before = entries();
+    check_error(run_vitrace(args + quote(path("no/such/dir/r.html"))), 6, "does not exist");
+    check_error(run_vitrace(args + quote(dir.string())), 6, "directory");
+    check_error(run_vitrace(args + "/dev/full"), 6, "/dev/full");
+    check_error(run_vitrace(args + "/proc/vitrace-cli-test.html"), 6, "/proc/vitrace-cli-test.html");
+    BOOST_CHECK(entries() == before);
+    // A --steps pattern that matches nothing warns, and the page is still written.
+    const RunResult r = run_vitrace(args + quote(path("r.html")) + " --steps 'blocks.9.*'");
+    require_success(r);
+    BOOST_CHECK_MESSAGE(r.err.find("'blocks.9.*' matches no step") != std::string::npos, r.err);
+}
+
+BOOST_AUTO_TEST_CASE(steps_carry_their_full_values_when_asked) {
+    const std::string out = path("r.html");
+    // blocks.0.mlp.fc1 of vit_tiny at 224 px holds 197 x 768 values: pooled unless asked for.
+    const std::string args = "report --model vit_tiny_patch16_224 --depth 1 --image " + quote(image) + " -q -o " + quote(out);
+    require_success(run_vitrace(args));
+    auto fc1 = [&] {
+        const json d = page_data(read_bytes(out));
+        for (const json& s : d["steps"])
+            if (s["name"] == "blocks.0.mlp.fc1") return s["values"];
+        return json();
+    };
+    BOOST_CHECK_EQUAL(fc1()["kind"], "pooled");
+    BOOST_CHECK_EQUAL(fc1()["pool"], json::parse("[4, 4]"));
+    require_success(run_vitrace(args + " --steps 'blocks.0.mlp.fc*'"));
+    BOOST_CHECK_EQUAL(fc1()["kind"], "full");
+    BOOST_CHECK_EQUAL(fc1()["blob"]["shape"], json::parse("[197, 768]"));
+}
+
+BOOST_AUTO_TEST_CASE(compare_writes_the_cost_panel) {
+    const std::string out = path("cost.html");
+    const RunResult r = run_vitrace("compare --html " + quote(out));
+    require_success(r);
+    const std::string html = read_bytes(out);
+    check_self_contained(html);
+    const json d = page_data(html);
+    BOOST_CHECK_EQUAL(d["kind"], "cost");
+    BOOST_REQUIRE_EQUAL(d["cost"]["models"].size(), 2u);
+    BOOST_CHECK_EQUAL(d["cost"]["models"][0]["model"], "vit_base_patch16_224");
+    BOOST_CHECK_EQUAL(d["cost"]["models"][1]["model"], "swin_tiny_patch4_window7_224");
+    // Swin-T runs at 224, 448, 672 and 896 (its every stage's grid must divide by 7); ViT-B/16 at every 16 px.
+    std::vector<int> sizes;
+    for (const json& p : d["cost"]["growth"][1]["points"]) sizes.push_back(p["image_size"]);
+    BOOST_CHECK(sizes == (std::vector<int>{224, 448, 672, 896}));
+    BOOST_CHECK_EQUAL(d["cost"]["growth"][0]["points"].size(), 43u);
+    check_error(run_vitrace("compare --html " + quote(path("no/such/dir/c.html"))), 6, "does not exist");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -729,8 +857,9 @@ BOOST_FIXTURE_TEST_CASE(weights_of_the_other_family_are_refused, Workdir) {
         {"Swin weights for a ViT", kTiny + img + " --weights " + quote(path("swin.safetensors")), 4, "holds Swin weights"},
         {"ViT weights for a Swin", kSmallSwin + img + " --weights " + quote(path("vit.safetensors")), 4, "holds ViT weights"},
     };
-    for (const BadTrace& c : cases)
-        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+    for (const std::string command : {"trace", "report"})
+        for (const BadTrace& c : cases)
+            BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
 }
 
 BOOST_FIXTURE_TEST_CASE(sizes_that_do_not_fit_a_stage_are_refused, Workdir) {
@@ -741,8 +870,9 @@ BOOST_FIXTURE_TEST_CASE(sizes_that_do_not_fit_a_stage_are_refused, Workdir) {
         {"heads 5 at stage 0", swin_tiny + " --heads 5,6,12,24", 5, "heads 5 do not divide its 96 channels"},
         {"pool token", swin_tiny + " --pool token", 5, "no cls token"},
     };
-    for (const BadTrace& c : cases)
-        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+    for (const std::string command : {"trace", "report"})
+        for (const BadTrace& c : cases)
+            BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
 }
 
 BOOST_AUTO_TEST_CASE(shapes_of_swin_large) {

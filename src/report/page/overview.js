@@ -65,18 +65,18 @@ function configValue(value) {
 }
 
 function showConfig() {
-  const table = $('config');
+  const box = $('config');
   const config = DATA.model.config || {};
   for (const [key, value] of Object.entries(config)) {
     if (Array.isArray(value) && value.length && typeof value[0] === 'object') {
-      // Swin's stages: one small table.
+      // Swin's stages: one small table across the box.
       const keys = Object.keys(value[0]);
-      const inner = el('table', {class: 'stages'},
-        el('tr', {}, el('th', {}, 'stage'), ...keys.map(k => el('th', {}, k))),
-        ...value.map((row, i) => el('tr', {}, el('td', {}, String(i)), ...keys.map(k => el('td', {}, configValue(row[k]))))));
-      table.append(el('tr', {}, el('th', {}, key), el('td', {}, inner)));
+      box.append(el('div', {class: 'config-table'}, el('span', {class: 'key'}, key),
+        el('table', {class: 'stages'},
+          el('tr', {}, el('th', {}, 'stage'), ...keys.map(k => el('th', {}, k))),
+          ...value.map((row, i) => el('tr', {}, el('td', {}, String(i)), ...keys.map(k => el('td', {}, configValue(row[k]))))))));
     } else {
-      table.append(el('tr', {}, el('th', {}, key), el('td', {}, configValue(value))));
+      box.append(el('div', {class: 'config-item'}, el('span', {class: 'key'}, key), el('span', {class: 'value'}, configValue(value))));
     }
   }
 }

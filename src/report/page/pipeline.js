@@ -12,15 +12,24 @@ function statsText(stats) {
   return parts.join('  ');
 }
 
+// The name, with a line-break opportunity after every dot (its text stays the name).
+function breakableName(name) {
+  const span = el('span', {class: 'step-name'});
+  name.split('.').forEach((part, i, parts) => {
+    span.append(part + (i < parts.length - 1 ? '.' : ''));
+    if (i < parts.length - 1) span.append(el('wbr'));
+  });
+  return span;
+}
+
 function stepRow(step) {
   const row = el('div', {class: 'step', 'data-step': step.name, tabindex: '0', role: 'button',
                          title: `open ${step.name}`},
-    el('span', {class: 'step-name'}, step.name),
-    el('span', {class: 'step-op'}, step.op),
+    breakableName(step.name),
     el('span', {class: 'step-shape'}, shapeText(step.shape, step.dims)),
     el('span', {class: 'step-macs num'}, step.macs ? humanCount(step.macs) : '·'),
     el('span', {class: 'step-time num'}, humanMs(step.time_ms)),
-    el('span', {class: 'step-stats'}, statsText(step.stats)));
+    el('span', {class: 'step-more'}, el('span', {class: 'step-op'}, step.op), el('span', {class: 'step-stats'}, statsText(step.stats))));
   row.addEventListener('click', () => openStep(step.index));
   row.addEventListener('keydown', event => {
     if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); openStep(step.index); }

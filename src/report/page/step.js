@@ -2,7 +2,7 @@
 // slider for every other axis, the histogram and statistics, the token under
 // the pointer on the input, and the C++ function that recorded the step.
 
-const MAP_MAX_W = 420, MAP_MAX_H = 360, MAP_MIN_W = 200, MAP_MIN_H = 120, CELL_MAX = 32;
+const MAP_MAX_W = 390, MAP_MAX_H = 360, MAP_MIN_W = 200, MAP_MIN_H = 120, CELL_MAX = 32;
 const MAP_MARGIN = {left: 58, top: 40, right: 14, bottom: 58};
 
 const stepView = {
@@ -68,10 +68,10 @@ function showStepHeader(step) {
     note = 'The full values of this step are not in the page: it holds its statistics and first values only. ' +
            `To include them, run: vitrace report ... --steps '${step.name}'`;
   } else if (v.kind === 'pooled') {
-    const blocks = v.pool.map((p, d) => `${p} ${step.dims[d]}`).join(' × ');
-    note = `Pooled: each cell is the mean of a block of ${blocks} entries (pool ${v.pool.join(' × ')} along the axes ` +
-           `[${step.dims.join(', ')}]), stored in half precision, so the values shown are approximate. ` +
-           `The statistics below are exact. For every value: vitrace report ... --steps '${step.name}'`;
+    const along = v.pool.map((p, d) => (p > 1 ? `${p} along ${step.dims[d]}` : null)).filter(Boolean).join(', ');
+    note = `Pooled: each cell is the mean of a block of ${v.pool.join(' × ')} entries (${along}), ` +
+           `stored in half precision, so the values shown are approximate. The statistics below are exact. ` +
+           `For every value: vitrace report ... --steps '${step.name}'`;
   }
   showNote('step-note', note);
   $('step-note').classList.toggle('warn', !v);

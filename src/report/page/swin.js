@@ -366,8 +366,9 @@ function showWindows() {
   toggle.setAttribute('aria-pressed', String(swin.shifted));
   toggle.textContent = `Shifted windows: ${swin.shifted ? 'on' : 'off'}`;
   toggle.classList.toggle('on', swin.shifted);
-  showNote('swin-note', canShift(stage) ? '' : `Stage ${stage.stage}: the ${stage.grid}×${stage.grid} grid is ` +
-    (stage.grid === stage.window ? 'a single window, so no block shifts it and there is no mask.' : 'never shifted.'));
+  showNote('swin-note', (canShift(stage) ? '' : `Stage ${stage.stage}: the ${stage.grid}×${stage.grid} grid is ` +
+    (stage.grid === stage.window ? 'a single window, so no block shifts it and there is no mask. ' : 'never shifted. ')) +
+    untrainedNote());
   const t = shownToken(), at = currentWindowToken();
   setText('swin-token-label', `query: cell (${t.row}, ${t.col}) = window ${at.window}, token ${at.token}` +
           (swin.preview ? ' (pointing; click to keep)' : ''));

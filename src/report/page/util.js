@@ -432,6 +432,12 @@ function outlineRect(ctx, x, y, w, h, colour, width) {
   ctx.strokeRect(x, y, w, h);
 }
 
+// Random weights attend almost evenly: say so beside the attention pictures.
+function untrainedNote() {
+  return DATA.model && DATA.model.trained === false
+    ? `The weights are random (seed ${DATA.model.seed}), not trained: expect attention spread almost evenly.` : '';
+}
+
 // ---------------------------------------------------------------- PNG export
 
 function modelLabel() {

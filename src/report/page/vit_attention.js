@@ -246,10 +246,15 @@ function drawPerHeadChart(canvas, values, title, yLabel, ceiling) {
     ctx.lineTo(width - right, yOf(ceiling));
     ctx.stroke();
     ctx.setLineDash([]);
+    const label = `ln N = ${formatValue(ceiling)}: uniform`;
+    ctx.font = FONT_SMALL;
+    const w = ctx.measureText(label).width;
+    ctx.fillStyle = 'rgba(255,255,255,0.85)';
+    ctx.fillRect(left + 4, yOf(ceiling) - 17, w + 6, 14);
     ctx.fillStyle = '#cf222e';
-    ctx.textAlign = 'right';
+    ctx.textAlign = 'left';
     ctx.textBaseline = 'bottom';
-    ctx.fillText(`ln N = ${formatValue(ceiling)} (uniform)`, width - right, yOf(ceiling) - 2);
+    ctx.fillText(label, left + 7, yOf(ceiling) - 4);
   }
   const dots = [];
   values.forEach((heads, l) => heads.forEach((v, h) => {
@@ -303,7 +308,7 @@ function chooseDotUnderPointer(event) {
 function showQueryAttention() {
   const att = vitAttention(), q = shownQuery();
   const entry = att.layers[vit.layer];
-  showNote('vit-note', entry.probs ? '' : `The attention of block ${vit.layer} is not in this page.`);
+  showNote('vit-note', (entry.probs ? '' : `The attention of block ${vit.layer} is not in this page. `) + untrainedNote());
   setText('vit-query-label', `now: ${vitTokenName(q)}` + (vit.preview !== null ? ' (pointing; click to keep)' : ''));
   drawVitQuery();
   drawVitQueryMap();
