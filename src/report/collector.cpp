@@ -11,23 +11,48 @@ namespace {
 
 constexpr HeadFusion kFusions[] = {HeadFusion::Mean, HeadFusion::Max, HeadFusion::Min};
 
-// How many steps of cfg's forward pass hold more than kFullValues values,
-// from a shape-only run: nothing is computed.
-int64_t large_steps(const ModelConfig& cfg) {
+// The shapes of cfg's forward pass, from a shape-only run: nothing is computed.
+std::vector<Step> shape_only_steps(const ModelConfig& cfg) {
     const Model m = make_model(cfg);
     Trace trace;
     const int S = cfg.image_size();
     forward(m, Tensor::shape_only({3, S, S}), trace);
-    int64_t large = 4;  // the four input steps, which are large for any sizeable photograph
-    for (const Step& s : trace.steps()) large += numel(s.shape) > kFullValues;
-    return large;
+    return trace.steps();
 }
 
 }  // namespace
 
+std::vector<float> pool_attention(const float* a, int64_t mats, int64_t N, int64_t P, int64_t g, int64_t f) {
+    const int64_t gc = (g + f - 1) / f, Nc = P + gc * gc;
+    auto cell = [&](int64_t t) { return t < P ? t : P + ((t - P) / g / f) * gc + ((t - P) % g) / f; };
+    std::vector<float> out((size_t)(mats * Nc * Nc), 0.0f);
+    std::vector<int64_t> per_cell((size_t)Nc, 0);
+    for (int64_t t = 0; t < N; t++) per_cell[cell(t)]++;
+    for (int64_t m = 0; m < mats; m++)
+        for (int64_t q = 0; q < N; q++) {
+            const float* a_q = &a[(m * N + q) * N];           // a[m, q, :]
+            float* o_q = &out[(m * Nc + cell(q)) * Nc];       // out[m, cell(q), :]
+            const float share = 1.0f / per_cell[cell(q)];
+            for (int64_t k = 0; k < N; k++) o_q[cell(k)] += a_q[k] * share;
+        }
+    return out;
+}
+
 Collector::Collector(const ModelConfig& cfg) : cfg_(cfg), layers_(cfg.attention_layers()) {
-    pooled_limit_ = std::clamp<int64_t>(kPooledValuesBudget / large_steps(cfg), 1024, kPooledValuesMax);
+    const std::vector<Step> steps = shape_only_steps(cfg);
+    int64_t large = 4;  // the four input steps, which are large for any sizeable photograph
+    for (const Step& s : steps) large += numel(s.shape) > kFullValues;
+    pooled_limit_ = std::clamp<int64_t>(kPooledValuesBudget / large, 1024, kPooledValuesMax);
     if (cfg.family->reach == AttentionReach::Global) {
+        // The coarsest grid cell that keeps every layer's attention within kAttentionValues.
+        int64_t values = 0, P = 0, g = layers_.empty() ? 1 : layers_[0].grid;
+        for (const Step& s : steps)
+            if (s.at.role == Role::Softmax) values += s.shape[0], P = s.shape[1] - g * g;  // heads; N = P + g²
+        while (pool_ < g) {
+            const int64_t gc = (g + pool_ - 1) / pool_, Nc = P + gc * gc;
+            if (values * Nc * Nc <= kAttentionValues) break;
+            pool_++;
+        }
         global_layers_.resize(layers_.size());
         distance_.resize(layers_.size());
         entropy_.resize(layers_.size());
@@ -69,16 +94,13 @@ void Collector::take_global(const Step& s, const Tensor& attn) {
     const double px = (double)cfg_.image_size() / g;            // a patch's side in pixels
     tokens_ = N;
 
-    nlohmann::ordered_json layer = {{"layer", l}, {"step", s.name}, {"heads", heads}, {"tokens", N}};
-    if (attention_kept_ + attn.numel() <= kAttentionValues) {
-        layer["probs"] = u8_rows_blob(attn.ptr(), attn.shape);
-        attention_kept_ += attn.numel();
-    } else {
-        layer["probs"] = nullptr;
-        layer["note"] = "not in the page: the attention of all layers would exceed " +
-                        std::to_string(kAttentionValues) + " values; trace a smaller image for it";
-    }
-    global_layers_[l] = std::move(layer);
+    const std::vector<float> kept = pool_ > 1 ? pool_attention(attn.ptr(), heads, N, P, g, pool_) : std::vector<float>();
+    const int64_t Nc = P + ((g + pool_ - 1) / pool_) * ((g + pool_ - 1) / pool_);
+    global_layers_[l] = {{"layer", l},
+                         {"step", s.name},
+                         {"heads", heads},
+                         {"tokens", N},
+                         {"probs", u8_rows_blob(pool_ > 1 ? kept.data() : attn.ptr(), {heads, Nc, Nc})}};
 
     // Distance between patch centres depends only on |dy| and |dx|.
     std::vector<double> dist((size_t)n);
@@ -109,6 +131,7 @@ void Collector::take_global(const Step& s, const Tensor& attn) {
     }
     if (N <= kRolloutTokens)
         for (int f = 0; f < 3; f++) rollout_step(rollout_[f], attn, kFusions[f]);
+    prefix_ = P;
 }
 
 // Swin: each block's softmax [nW, heads, T, T] and bias table, each stage's
@@ -164,7 +187,12 @@ nlohmann::ordered_json Collector::attention() const {
         std::string note;
         if (tokens_ <= kRolloutTokens) {
             rollout = nlohmann::ordered_json::object();
-            for (int f = 0; f < 3; f++) rollout[head_fusion_name(kFusions[f])] = f32_blob(rollout_[f].ptr(), rollout_[f].shape);
+            for (int f = 0; f < 3; f++) {
+                const Tensor& r = rollout_[f];
+                const int64_t gc = (g + pool_ - 1) / pool_, Nc = prefix_ + gc * gc;
+                const std::vector<float> kept = pool_ > 1 ? pool_attention(r.ptr(), 1, tokens_, prefix_, g, pool_) : r.data;
+                rollout[head_fusion_name(kFusions[f])] = f32_blob(kept.data(), {Nc, Nc});
+            }
         } else {
             note = "rollout multiplies " + std::to_string(tokens_) + " x " + std::to_string(tokens_) +
                    " matrices; the page computes it for at most " + std::to_string(kRolloutTokens) + " tokens";
@@ -173,7 +201,9 @@ nlohmann::ordered_json Collector::attention() const {
                 {"image_size", S},
                 {"patch", S / g},
                 {"grid", g},
-                {"prefix", tokens_ - (int64_t)g * g},
+                {"prefix", prefix_},
+                {"pool", pool_},
+                {"cells", (g + pool_ - 1) / pool_},
                 {"layers", global_layers_},
                 {"rollout", rollout},
                 {"rollout_note", note},

@@ -26,8 +26,17 @@ inline constexpr int64_t kPooledValuesMax = 16384;
 inline constexpr int64_t kPooledValuesBudget = int64_t{4} << 20;
 // Rollout multiplies N x N matrices: it is computed for at most this many tokens.
 inline constexpr int64_t kRolloutTokens = 1024;
-// The softmax values of all the attention layers the page keeps, at most.
-inline constexpr int64_t kAttentionValues = int64_t{24} << 20;
+// The softmax values of all the attention layers the page keeps, at most. A
+// ViT whose layers hold more is kept on a coarser grid (Collector::pool_); a
+// Swin keeps its first blocks whole and says which it left out.
+inline constexpr int64_t kAttentionValues = int64_t{8} << 20;
+
+// Attention a [mats, N, N] over P prefix tokens and a g x g patch grid, on a
+// grid of f x f patch cells, [mats, Nc, Nc] with Nc = P + ceil(g/f)²: a query
+// cell's row is the mean of its patches' rows (what a patch in it sees, on
+// average), a key cell's entry the sum over its patches (how much attention
+// the cell gets); prefix queries and keys stay as they are.
+std::vector<float> pool_attention(const float* a, int64_t mats, int64_t N, int64_t P, int64_t g, int64_t f);
 
 class Collector {
 public:
@@ -57,11 +66,12 @@ private:
     int64_t attention_kept_ = 0;  // softmax values kept so far
     std::map<int, nlohmann::ordered_json> values_;
 
-    // ViT
+    // ViT: each query and key cell of the kept attention covers pool_ x pool_ patches
+    int64_t pool_ = 1;
     std::vector<nlohmann::ordered_json> global_layers_;
     std::vector<std::vector<double>> distance_, entropy_;
     Tensor rollout_[3];  // by HeadFusion: mean, max, min
-    int64_t tokens_ = 0;
+    int64_t tokens_ = 0, prefix_ = 0;
 
     // Swin, by stage
     struct Stage {

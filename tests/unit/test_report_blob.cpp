@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "report/blob.h"
+#include "report/collector.h"
 
 using namespace vitrace;
 using namespace vitrace::report;
@@ -94,6 +95,42 @@ BOOST_AUTO_TEST_CASE(eight_bit_rows_keep_each_rows_range) {
     const float lo[] = {0, -100}, hi[] = {2, 0};
     BOOST_TEST(b["lo"]["data"] == base64(lo, sizeof lo));
     BOOST_TEST(b["hi"]["data"] == base64(hi, sizeof hi));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(report_attention)
+
+BOOST_AUTO_TEST_CASE(pooled_attention_by_hand) {
+    // One cls token and a 2x2 patch grid (N = 5) on one cell of 2x2 patches (Nc = 2).
+    std::vector<float> a(25);
+    for (int i = 0; i < 25; i++) a[i] = (float)i;  // a[q, k] = 5q + k
+    const std::vector<float> out = vitrace::report::pool_attention(a.data(), 1, 5, 1, 2, 2);
+    BOOST_REQUIRE_EQUAL(out.size(), 4u);
+    BOOST_TEST(out[0] == 0.0f);                 // cls -> cls
+    BOOST_TEST(out[1] == 1.0f + 2 + 3 + 4);     // cls -> the cell: the sum over its patches
+    BOOST_TEST(out[2] == (5.0f + 10 + 15 + 20) / 4);  // the cell's patches -> cls: their mean
+    // the cell -> the cell: the mean over queries 1..4 of the sum over keys 1..4
+    BOOST_TEST(out[3] == ((6.0f + 7 + 8 + 9) + (11 + 12 + 13 + 14) + (16 + 17 + 18 + 19) + (21 + 22 + 23 + 24)) / 4);
+}
+
+BOOST_AUTO_TEST_CASE(uneven_cells_keep_every_row_summing_to_one) {
+    // A 3x3 grid in cells of 2: cells of 4, 2, 2 and 1 patches; no prefix.
+    const int N = 9;
+    std::vector<float> a(N * N, 1.0f / N);
+    a[0 * N + 8] += 0.5f, a[0 * N + 0] -= 0.5f;  // query 0 moves half its attention to patch 8
+    const std::vector<float> out = vitrace::report::pool_attention(a.data(), 1, N, 0, 3, 2);
+    BOOST_REQUIRE_EQUAL(out.size(), 16u);
+    for (int q = 0; q < 4; q++) {
+        float sum = 0;
+        for (int k = 0; k < 4; k++) sum += out[q * 4 + k];
+        BOOST_TEST(sum == 1.0f, boost::test_tools::tolerance(1e-6f));
+    }
+    // Cell 3 is patch 8 alone: it gets 1/9 from everyone, and query 0's extra half
+    // shared among the 4 queries of cell 0.
+    BOOST_TEST(out[0 * 4 + 3] == 1.0f / 9 + 0.5f / 4, boost::test_tools::tolerance(1e-6f));
+    BOOST_TEST(out[1 * 4 + 3] == 1.0f / 9, boost::test_tools::tolerance(1e-6f));
+    BOOST_TEST(out[1 * 4 + 0] == 4.0f / 9, boost::test_tools::tolerance(1e-6f));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

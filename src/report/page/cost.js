@@ -2,10 +2,10 @@
 // how the total and the attention grow with the image size (log-log).
 
 const COST_KINDS = [
-  ['projections', '#3b6fb6', 'projections (qkv, proj, patch embed)'],
+  ['projections', '#3b6fb6', 'projections (qkv, proj)'],
   ['attention', '#e0702b', 'attention (q·kᵀ, attention·v)'],
   ['mlp', '#3e9651', 'MLP (fc1, fc2)'],
-  ['other', '#9aa3ad', 'other'],
+  ['other', '#9aa3ad', 'other (patch merging)'],
 ];
 const MODEL_COLOURS = ['#0969da', '#bf3989', '#1a7f37', '#9a6700', '#8250df'];
 
@@ -98,11 +98,11 @@ function drawLayerCostBars() {
     ctx.fillStyle = INK;
     ctx.font = FONT_BOLD;
     ctx.textAlign = 'center';
-    ctx.fillText(`${model.model}: ${layerWord(model)}s`, (start + x) / 2, top + plotH + 22);
-    ctx.font = FONT_SMALL;
+    const groupWidth = x - start + groupGap - 8;
+    fitText(ctx, `${model.model}: ${layerWord(model)}s`, (start + x) / 2, top + plotH + 22, groupWidth, 'bold');
     ctx.fillStyle = MUTED;
-    ctx.fillText(`${humanMacs(model.total_macs)} at ${model.image_size} px, incl. embedding ${humanCount(model.embed_macs)}` +
-                 ` and head ${humanCount(model.head_macs)}`, (start + x) / 2, top + plotH + 38);
+    fitText(ctx, `${humanMacs(model.total_macs)} at ${model.image_size} px, with embedding ${humanCount(model.embed_macs)}` +
+                 ` and head ${humanCount(model.head_macs)}`, (start + x) / 2, top + plotH + 38, groupWidth);
     x += groupGap;
   });
   ctx.textAlign = 'left';
@@ -220,7 +220,7 @@ function drawGrowthCurves() {
   ctx.textAlign = 'left';
   ctx.textBaseline = 'alphabetic';
   canvas.hits = hits;
-  setText('cost-growth-caption', 'Solid: all multiply-adds; dashed: attention alone (q·kᵀ and attention·v). ' +
+  setText('cost-growth-caption', 'Solid: all multiply-adds (embedding and head included); dashed: attention alone (q·kᵀ and attention·v). ' +
           'A straight line of slope 2 grows with the number of tokens, of slope 4 with its square. Point at a dot to read it.');
 }
 

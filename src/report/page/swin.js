@@ -21,6 +21,12 @@ function swinBlock() {
   return stage.blocks.find(b => (b.shift > 0) === swin.shifted) || stage.blocks[0];
 }
 
+// "16 windows", "1 window"
+function windowCount(stage) {
+  const n = (stage.grid / stage.window) ** 2;
+  return `${n} window${n === 1 ? '' : 's'}`;
+}
+
 function canShift(stage) { return stage.shift > 0 && stage.blocks.some(b => b.shift > 0); }
 
 function shownToken() { return swin.preview || swin.token; }
@@ -81,7 +87,7 @@ function drawWindowGrid() {
   const shift = block.shift;
   drawTitle(ctx, `stage ${stage.stage}, block ${block.block}: ` + (shift ? `windows shifted by ${shift}` : 'regular windows'),
             SWIN_PAD, 4);
-  drawSubtitle(ctx, `${H}×${H} tokens of ${stage.cell_px} px, ${(H / M) ** 2} windows of ${M}×${M}` +
+  drawSubtitle(ctx, `${H}×${H} tokens of ${stage.cell_px} px, ${windowCount(stage)} of ${M}×${M}` +
                (shift ? ', in image coordinates' : ''), SWIN_PAD, 26);
   const x = SWIN_PAD, y = SWIN_TOP, cell = SWIN_SIZE / H;
   drawInput(ctx, x, y, SWIN_SIZE);
@@ -165,12 +171,8 @@ function showTokenAttention() {
   }
   strokeWindowBorders(ctx, H, (r, c) => weight[r * H + c] >= 0 ? 1 : 0, x, y, SWIN_SIZE, QUERY_COLOUR, 3);
   outlineCells(ctx, [gridCell(H, t.row, t.col)], x, y, SWIN_SIZE, KEY_COLOUR);
-  ctx.fillStyle = MUTED;
-  ctx.font = FONT_SMALL;
-  ctx.textBaseline = 'top';
-  ctx.fillText(row ? `bright = more attention (most: ${formatValue(most)}); black = outside the window`
-                   : 'This block\'s attention is not in the page.', x, y + SWIN_SIZE + 5);
-  ctx.textBaseline = 'alphabetic';
+  drawSubtitle(ctx, row ? `bright = more attention (most: ${formatValue(most)}); black = outside the window`
+                        : 'This block\'s attention is not in the page.', x, y + SWIN_SIZE + 5, 'top');
 }
 
 // ---------------------------------------------------------------- inside one window (T × T maps)
@@ -329,8 +331,8 @@ function drawGridHalving() {
     ctx.font = FONT_SMALL;
     ctx.fillStyle = MUTED;
     const channels = DATA.model.config.stages ? DATA.model.config.stages[s].channels : null;
-    ctx.fillText(`${channels ? 'C = ' + channels + ', ' : ''}${(H / stage.window) ** 2} window${H === stage.window ? '' : 's'}` +
-                 ` of ${stage.window}×${stage.window}`, x, y + side + 22);
+    ctx.fillText(`${channels ? 'C = ' + channels + ', ' : ''}${windowCount(stage)} of ${stage.window}×${stage.window}`,
+                 x, y + side + 22);
     if (s > 0 && stage.merge) {
       const ax = x - gap + 14, bx = x - 14, ay = y + side / 2;
       ctx.strokeStyle = INK;

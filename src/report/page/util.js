@@ -356,10 +356,10 @@ function drawTitle(ctx, text, x, y, maxWidth) {
   ctx.textBaseline = 'alphabetic';
 }
 
-// A picture's second line, small and grey.
-function drawSubtitle(ctx, text, x, y) {
+// A small grey line (a picture's subtitle or note) that fits the canvas.
+function drawSubtitle(ctx, text, x, y, baseline) {
   ctx.fillStyle = MUTED;
-  ctx.textBaseline = 'alphabetic';
+  ctx.textBaseline = baseline || 'alphabetic';
   ctx.textAlign = 'left';
   const maxWidth = ctx.canvas.width / (window.devicePixelRatio || 1) - x - 6;
   ctx.font = FONT_SMALL;
@@ -367,6 +367,7 @@ function drawSubtitle(ctx, text, x, y) {
   while (t.length > 4 && ctx.measureText(t).width > maxWidth) t = t.slice(0, -2) + '…';
   ctx.fillText(t, x, y);
   ctx.font = FONT;
+  ctx.textBaseline = 'alphabetic';
 }
 
 function drawMessage(canvas, width, height, lines) {

@@ -99,12 +99,8 @@ function drawVitQuery() {
     return;
   }
   drawAttentionOnImage(ctx, QUERY_PAD, QUERY_TITLE, QUERY_SIZE, row, att.grid, queryCell(q));
-  ctx.fillStyle = MUTED;
-  ctx.font = FONT_SMALL;
-  ctx.textBaseline = 'top';
-  ctx.fillText(`bright = more attention; brightest patch = ${formatValue(Math.max(...row))}`,
-               QUERY_PAD, QUERY_TITLE + QUERY_SIZE + 5);
-  ctx.textBaseline = 'alphabetic';
+  drawSubtitle(ctx, `bright = more attention; brightest patch: ${formatValue(Math.max(...row))}`,
+               QUERY_PAD, QUERY_TITLE + QUERY_SIZE + 5, 'top');
 }
 
 const MAP_SIDE = 240, MAP_LEFT = 10, MAP_TOP = 30;
