@@ -7,6 +7,7 @@
 #include "cli/print_tensor.h"
 #include "cli/table.h"
 #include "io/output_file.h"
+#include "io/tensor_dump.h"
 #include "io/trace_json.h"
 #include "pipeline/preprocess.h"
 
@@ -20,6 +21,8 @@ CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
     add_memory_options(*cmd, o.memory);
     cmd->add_option("--image", o.image, "PNG or JPEG image")->required();
     cmd->add_option("-o,--output", o.output, "Write the JSON trace to FILE (- for standard output)");
+    cmd->add_option("--tensors", o.tensors,
+                    "Also write every step's full values to FILE.safetensors, step by step, whatever --values says");
     cmd->add_option("--values", o.values, "Values each step carries in the JSON: none, summary or full")
         ->capture_default_str();
     cmd->add_option("--steps", o.steps, "Comma-separated globs of steps that carry all their values");
@@ -41,6 +44,11 @@ int run_trace(const TraceCommand& o) {
     // Fail on an unusable output path before any work is done.
     std::unique_ptr<OutputFile> out;
     if (o.output) out = std::make_unique<OutputFile>(*o.output);
+    std::unique_ptr<TensorDumpWriter> dump;
+    if (o.tensors) {
+        dump = std::make_unique<TensorDumpWriter>(*o.tensors);
+        topts.on_values = [&dump](const Step& s, const Tensor& t) { dump->add(s, t); };
+    }
     const bool json_to_stdout = o.output == "-";
     std::FILE* text = json_to_stdout ? stderr : stdout;
 
@@ -67,8 +75,12 @@ int run_trace(const TraceCommand& o) {
                          trace, {run.features, run.logits}, top);
         out->commit();
     }
+    if (dump) dump->finish(model_json(cfg, lm.weights), input_json(o.image, run.image, cfg.image_size(), norm),
+                           std::string("vitrace ") + VITRACE_VERSION);
     if (!o.quiet || json_to_stdout) print_predictions(lm, run, text);
     if (out && !json_to_stdout && !o.quiet) std::fprintf(text, "trace written to %s (%zu steps)\n", out->path().c_str(), trace.steps().size());
+    if (dump && !o.quiet)
+        std::fprintf(text, "tensors written to %s (%zu steps, all values)\n", dump->path().c_str(), trace.steps().size());
     return 0;
 }
 

@@ -16,6 +16,7 @@ struct TraceCommand {
     MemoryOptions memory;
     std::string image;
     std::optional<std::string> output;  // -o: unset writes no JSON; "" is refused, not ignored
+    std::optional<std::string> tensors;  // --tensors: every step's values as a safetensors dump
     std::string values = "summary";
     std::string steps;
     std::string show;
@@ -36,6 +37,15 @@ struct ReportCommand {
 };
 CLI::App* setup_report(CLI::App& app, ReportCommand& o);
 int run_report(const ReportCommand& o);
+
+struct DiffCommand {
+    std::string a, b;
+    std::string tol = "1e-4";  // read by run_diff, which says what is wrong with it
+    std::optional<std::string> json;
+};
+CLI::App* setup_diff(CLI::App& app, DiffCommand& o);
+// 0 when every step agrees within the tolerance, 1 when one diverges.
+int run_diff(const DiffCommand& o);
 
 struct ShapesCommand {
     ModelOptions model;

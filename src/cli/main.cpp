@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
     AttentionCommand attention;
     InspectCommand inspect;
     ReportCommand report;
+    DiffCommand diff;
     CLI::App* trace_cmd = setup_trace(app, trace);
     CLI::App* shapes_cmd = setup_shapes(app, shapes);
     CLI::App* models_cmd = setup_models(app, models);
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     CLI::App* attention_cmd = setup_attention(app, attention);
     CLI::App* inspect_cmd = setup_inspect(app, inspect);
     CLI::App* report_cmd = setup_report(app, report);
+    CLI::App* diff_cmd = setup_diff(app, diff);
     report.command = compare.command = command_line(argc, argv);
 
     try {
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
         if (attention_cmd->parsed()) code = run_attention(attention);
         if (inspect_cmd->parsed()) code = run_inspect(inspect);
         if (report_cmd->parsed()) code = run_report(report);
+        if (diff_cmd->parsed()) code = run_diff(diff);
         // Printed tables are output too: a full disk or closed pipe is an error.
         if (std::fflush(stdout) != 0 || std::ferror(stdout))
             throw Error(ErrorKind::Output, "cannot write to standard output");

@@ -281,20 +281,28 @@ void SafetensorsFile::read_floats(const TensorEntry& t, float* out) const {
     }
 }
 
-std::string make_safetensors(const std::vector<std::pair<std::string, const Tensor*>>& tensors) {
+std::string safetensors_header(const std::vector<TensorEntry>& tensors, const std::map<std::string, std::string>& metadata) {
     nlohmann::ordered_json header = nlohmann::ordered_json::object();
-    uint64_t offset = 0;
-    for (const auto& [name, t] : tensors) {
-        const uint64_t bytes = static_cast<uint64_t>(t->numel()) * 4;
-        header[name] = {{"dtype", "F32"}, {"shape", t->shape}, {"data_offsets", {offset, offset + bytes}}};
-        offset += bytes;
-    }
+    if (!metadata.empty()) header["__metadata__"] = metadata;
+    for (const TensorEntry& t : tensors)
+        header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
     std::string h = header.dump();
     while ((8 + h.size()) % 8 != 0) h += ' ';  // keeps the data 8-byte aligned, as the format suggests
     std::string out(8, '\0');
     const uint64_t len = h.size();
     for (int i = 0; i < 8; i++) out[i] = static_cast<char>((len >> (8 * i)) & 0xFF);
-    out += h;
+    return out + h;
+}
+
+std::string make_safetensors(const std::vector<std::pair<std::string, const Tensor*>>& tensors) {
+    std::vector<TensorEntry> entries;
+    uint64_t offset = 0;
+    for (const auto& [name, t] : tensors) {
+        const uint64_t bytes = static_cast<uint64_t>(t->numel()) * 4;
+        entries.push_back({name, DType::F32, t->shape, offset, offset + bytes});
+        offset += bytes;
+    }
+    std::string out = safetensors_header(entries, {});
     for (const auto& [name, t] : tensors)
         out.append(reinterpret_cast<const char*>(t->ptr()), static_cast<size_t>(t->numel()) * 4);
     return out;

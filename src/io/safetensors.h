@@ -67,6 +67,10 @@ private:
     std::map<std::string, std::string> metadata_;
 };
 
+// The bytes before the data: the 8-byte length and the JSON header naming each
+// tensor's dtype, shape and byte range, with __metadata__ when not empty.
+std::string safetensors_header(const std::vector<TensorEntry>& tensors, const std::map<std::string, std::string>& metadata);
+
 // Writes a safetensors file's bytes from float32 tensors, in the given order.
 std::string make_safetensors(const std::vector<std::pair<std::string, const Tensor*>>& tensors);
 
