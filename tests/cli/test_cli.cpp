@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -793,6 +796,207 @@ BOOST_AUTO_TEST_CASE(compare_writes_the_cost_panel) {
     BOOST_CHECK(sizes == (std::vector<int>{224, 448, 672, 896}));
     BOOST_CHECK_EQUAL(d["cost"]["growth"][0]["points"].size(), 43u);
     check_error(run_vitrace("compare --html " + quote(path("no/such/dir/c.html"))), 6, "does not exist");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// trace --tensors and vitrace diff: dumps that hold what the JSON holds, and a
+// diff that finds the step that was changed and says why it might have been.
+BOOST_FIXTURE_TEST_SUITE(diff, Workdir)
+
+using Values = std::map<std::string, std::vector<float>>;
+
+// A copy of the dump `from` at `to`, with `change` applied to its values first.
+void rewrite_dump(const std::string& from, const std::string& to, const std::function<void(Values&)>& change) {
+    const vitrace::SafetensorsFile f = vitrace::SafetensorsFile::open(from);
+    Values v;
+    for (const vitrace::TensorEntry& e : f.tensors()) {
+        v[e.name].resize(numel(json(e.shape)));
+        f.read_floats(e, v[e.name].data());
+    }
+    change(v);
+    std::vector<vitrace::TensorEntry> entries;
+    std::string data;
+    for (const vitrace::TensorEntry& e : f.tensors()) {
+        if (!v.count(e.name)) continue;  // a step the change removed
+        const std::vector<float>& x = v[e.name];
+        entries.push_back({e.name, vitrace::DType::F32, e.shape, data.size(), data.size() + x.size() * 4});
+        data.append(reinterpret_cast<const char*>(x.data()), x.size() * 4);
+    }
+    std::map<std::string, std::string> meta = f.metadata();
+    json steps = json::array();
+    for (const json& s : json::parse(meta["steps"]))
+        if (v.count(s["name"])) steps.push_back(s);
+    meta["steps"] = steps.dump();
+    write_bytes(to, vitrace::safetensors_header(entries, meta) + data);
+}
+
+struct Dumps : Workdir {
+    std::string json_trace = path("a.json"), dump = path("a.safetensors");
+    Dumps() {
+        require_success(run_vitrace("trace " + kTiny + " --image " + quote(image) + " --values full -q -o " +
+                                    quote(json_trace) + " --tensors " + quote(dump)));
+    }
+    RunResult diff(const std::string& b, const std::string& more = "") {
+        return run_vitrace("diff " + quote(dump) + " " + quote(b) + " --json " + quote(path("d.json")) + more);
+    }
+    json diff_json() { return parse_json(read_bytes(path("d.json")), "diff --json"); }
+};
+
+BOOST_FIXTURE_TEST_CASE(a_dump_holds_the_json_traces_full_values, Dumps) {
+    const json t = parse_json(read_bytes(json_trace), "trace");
+    const vitrace::SafetensorsFile f = vitrace::SafetensorsFile::open(dump);
+    BOOST_CHECK_EQUAL(f.metadata().at("format"), "vitrace.tensors/1");
+    BOOST_CHECK_EQUAL(f.metadata().at("trace_format"), "vitrace.trace/1");
+    BOOST_CHECK_EQUAL(json::parse(f.metadata().at("model"))["config"]["width"], 16);
+    const json steps = json::parse(f.metadata().at("steps"));
+    BOOST_REQUIRE_EQUAL(f.tensors().size(), t["steps"].size());
+    BOOST_REQUIRE_EQUAL(steps.size(), t["steps"].size());
+    for (size_t i = 0; i < t["steps"].size(); i++) {
+        const json& s = t["steps"][i];
+        const vitrace::TensorEntry& e = f.tensors()[i];
+        BOOST_TEST_CONTEXT(s["name"]) {
+            BOOST_CHECK_EQUAL(e.name, s["name"]);
+            BOOST_CHECK_EQUAL(steps[i]["name"], s["name"]);
+            BOOST_CHECK_EQUAL(steps[i]["op"], s["op"]);
+            BOOST_CHECK_EQUAL(steps[i]["dims"], s["dims"]);
+            BOOST_CHECK(e.dtype == vitrace::DType::F32);
+            BOOST_CHECK_EQUAL(json(e.shape), s["shape"]);
+            std::vector<float> x(numel(s["shape"]));
+            f.read_floats(e, x.data());
+            BOOST_CHECK(x == s["values"].get<std::vector<float>>());
+        }
+    }
+    // Any --values mode: the dump holds everything even when the JSON holds nothing.
+    require_success(run_vitrace("trace " + kTiny + " --image " + quote(image) + " --values none -q --tensors " +
+                                quote(path("b.safetensors"))));
+    BOOST_CHECK(read_bytes(path("b.safetensors")) == read_bytes(dump));
+}
+
+BOOST_FIXTURE_TEST_CASE(identical_traces_agree, Dumps) {
+    const RunResult r = run_vitrace("diff " + quote(json_trace) + " " + quote(dump));
+    BOOST_CHECK_EQUAL(r.exit_code, 0);
+    BOOST_CHECK_MESSAGE(r.out.find("all within") != std::string::npos, r.out);
+    require_success(diff(dump));
+    const json d = diff_json();
+    BOOST_CHECK(d["first_divergence"].is_null());
+    BOOST_CHECK_EQUAL(d["tolerance"], 1e-4);
+    for (const json& s : d["steps"]) BOOST_CHECK(s["within"] == true && s["max_abs"] == 0.0 && s["max_rel"] == 0.0);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_changed_step_is_the_first_divergence, Dumps) {
+    // blocks.1.attn.proj gets 1e-3 added at [N=5, C=7]; the steps after it are left as they were.
+    rewrite_dump(dump, path("b.safetensors"), [](Values& v) { v["blocks.1.attn.proj"][5 * 16 + 7] += 1e-3f; });
+    const RunResult r = diff(path("b.safetensors"));
+    BOOST_CHECK_EQUAL(r.exit_code, 1);
+    BOOST_CHECK_MESSAGE(r.out.find(">>  blocks.1.attn.proj") != std::string::npos, r.out);
+    BOOST_CHECK_MESSAGE(r.out.find("first divergence: blocks.1.attn.proj (linear)") != std::string::npos, r.out);
+    BOOST_CHECK_MESSAGE(r.out.find("[N=5, C=7]") != std::string::npos, r.out);
+    const json d = diff_json();
+    BOOST_CHECK_EQUAL(d["first_divergence"]["name"], "blocks.1.attn.proj");
+    BOOST_CHECK_EQUAL(d["first_divergence"]["op"], "linear");
+    BOOST_CHECK_CLOSE(d["first_divergence"]["max_abs"].get<double>(), 1e-3, 1.0);
+    BOOST_CHECK_EQUAL(d["first_divergence"]["index"], json::parse("[5, 7]"));
+    int beyond = 0;
+    for (const json& s : d["steps"]) beyond += s["within"] == false;
+    BOOST_CHECK_EQUAL(beyond, 1);
+    // Under a looser tolerance the same change agrees.
+    BOOST_CHECK_EQUAL(diff(path("b.safetensors"), " --tol 2e-3").exit_code, 0);
+    // A step B lacks is listed, not counted.
+    rewrite_dump(dump, path("c.safetensors"), [](Values& v) { v.erase("blocks.0.attn.scores"); });
+    const RunResult missing = diff(path("c.safetensors"));
+    BOOST_CHECK_EQUAL(missing.exit_code, 0);
+    BOOST_CHECK_MESSAGE(missing.out.find("only in A") != std::string::npos, missing.out);
+    BOOST_CHECK_EQUAL(diff_json()["only_in_a"], json::parse("[\"blocks.0.attn.scores\"]"));
+}
+
+// Each planted cause: the first divergence carries its hint.
+BOOST_FIXTURE_TEST_CASE(each_hint_fires_on_its_planted_cause, Dumps) {
+    const int C = 16, N = 17, heads = 2, hd = 8, p = 8;
+    struct Plant {
+        std::string what, step;
+        std::function<void(Values&)> change;
+        std::string hint;
+    };
+    const std::vector<Plant> plants = {
+        {"q and k swapped", "blocks.0.attn.split_heads",
+         [&](Values& v) {
+             std::vector<float>& x = v["blocks.0.attn.split_heads"];  // [3, heads, N, hd]
+             std::swap_ranges(x.begin(), x.begin() + heads * N * hd, x.begin() + heads * N * hd);
+         },
+         "B's q, k, v are A's k, q, v"},
+        {"patches flattened as (p, p, c)", "patch_embed.patchify",
+         [&](Values& v) {
+             std::vector<float>& x = v["patch_embed.patchify"];  // [n, 3·p·p]
+             const std::vector<float> a = x;
+             for (int t = 0; t < 16; t++)
+                 for (int c = 0; c < 3; c++)
+                     for (int i = 0; i < p * p; i++) x[t * 192 + i * 3 + c] = a[t * 192 + c * p * p + i];
+         },
+         "B as (p, p, c)"},
+        {"GELU's tanh form", "blocks.0.mlp.act",
+         [&](Values& v) {
+             const std::vector<float>& in = v["blocks.0.mlp.fc1"];
+             std::vector<float>& y = v["blocks.0.mlp.act"];
+             for (size_t i = 0; i < y.size(); i++) {
+                 const double x = in[i];
+                 y[i] = (float)(0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))));
+             }
+         },
+         "B computes GELU's tanh approximation"},
+        {"a layernorm", "blocks.0.norm1", [&](Values& v) { v["blocks.0.norm1"][3] *= 1.01f; }, "eps"},
+        {"a softmax", "blocks.1.attn.softmax", [&](Values& v) { v["blocks.1.attn.softmax"][0] += 0.01f; }, "mask value"},
+    };
+    for (const Plant& plant : plants)
+        BOOST_TEST_CONTEXT(plant.what) {
+            rewrite_dump(dump, path("b.safetensors"), plant.change);
+            BOOST_CHECK_EQUAL(diff(path("b.safetensors")).exit_code, 1);
+            const json d = diff_json();
+            BOOST_CHECK_EQUAL(d["first_divergence"]["name"], plant.step);
+            const std::string hint = d["first_divergence"]["hint"].is_string() ? d["first_divergence"]["hint"] : "";
+            BOOST_CHECK_MESSAGE(hint.find(plant.hint) != std::string::npos, "hint: " << hint);
+        }
+    (void)C;
+    // pos_embed.resample: a checkpoint of 32 px run at 48.
+    write_bytes(path("vit.safetensors"), checkpoint_bytes({}));
+    const std::string resampled = "trace --weights " + quote(path("vit.safetensors")) + " --heads 2 --image-size 48 --image " +
+                                  quote(image) + " -q --tensors ";
+    require_success(run_vitrace(resampled + quote(path("r.safetensors"))));
+    rewrite_dump(path("r.safetensors"), path("b.safetensors"), [](Values& v) { v["pos_embed.resample"][0] += 0.01f; });
+    BOOST_CHECK_EQUAL(run_vitrace("diff " + quote(path("r.safetensors")) + " " + quote(path("b.safetensors")) +
+                                  " --json " + quote(path("d.json"))).exit_code, 1);
+    const json d = diff_json();
+    BOOST_CHECK_EQUAL(d["first_divergence"]["name"], "pos_embed.resample");
+    BOOST_CHECK_MESSAGE(d["first_divergence"]["hint"].get<std::string>().find("antialias") != std::string::npos,
+                        d["first_divergence"]["hint"]);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_input, Dumps) {
+    const std::string png = png_bytes(kImageW, kImageH);
+    const std::string d = read_bytes(dump);
+    write_bytes(path("truncated.safetensors"), d.substr(0, d.size() / 2));
+    write_bytes(path("plain.safetensors"), checkpoint_bytes({}));
+    write_bytes(path("notes.txt"), "not a trace\n");
+    require_success(run_vitrace("trace --model swin_shapes --image " + quote(image) + " -q --tensors " +
+                                quote(path("swin.safetensors"))));
+    require_success(run_vitrace("trace " + kTiny + " --image " + quote(image) + " --values none -q -o " +
+                                quote(path("novalues.json"))));
+    const std::set<std::string> before = entries();
+    auto diff_to = [&](const std::string& b, const std::string& more = "") {
+        return run_vitrace("diff " + quote(dump) + " " + quote(b) + more + " --json " + quote(path("out.json")));
+    };
+    check_error(diff_to(path("swin.safetensors")), 5, "a diff needs two traces of the same model");
+    check_error(diff_to(path("truncated.safetensors")), 3, "truncated.safetensors");
+    check_error(diff_to(path("plain.safetensors")), 3, "without vitrace's metadata");
+    check_error(diff_to(path("notes.txt")), 3, "notes.txt");
+    check_error(diff_to(path("missing.safetensors")), 3, "cannot open it");
+    check_error(diff_to(path("novalues.json")), 3, "no step holds its full values");
+    for (const std::string tol : {"0", "-1", "abc", "1e-4x", "inf"})
+        BOOST_TEST_CONTEXT("--tol " << tol) { check_error(diff_to(dump, " --tol " + tol), 2, "--tol: expected a positive number"); }
+    check_error(run_vitrace("diff " + quote(dump)), 2, "B is required");
+    BOOST_CHECK(entries() == before);  // no --json file from a failed diff
+    check_error(run_vitrace("trace " + kTiny + " --image " + quote(image) + " --tensors " +
+                            quote(path("no/such/dir/t.safetensors"))), 6, "does not exist");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
