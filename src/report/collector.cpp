@@ -48,10 +48,14 @@ Collector::Collector(const ModelConfig& cfg) : cfg_(cfg), layers_(cfg.attention_
         int64_t values = 0, P = 0, g = layers_.empty() ? 1 : layers_[0].grid;
         for (const Step& s : steps)
             if (s.at.role == Role::Softmax) values += s.shape[0], P = s.shape[1] - g * g;  // heads; N = P + g²
-        while (pool_ < g) {
-            const int64_t gc = (g + pool_ - 1) / pool_, Nc = P + gc * gc;
-            if (values * Nc * Nc <= kAttentionValues) break;
-            pool_++;
+        // Cells of f x f patches, f dividing the grid so that every cell is whole; when no
+        // such f fits (a prime grid), the layers are kept whole until the budget runs out.
+        for (int64_t f = 1; f < g; f++) {
+            const int64_t Nc = P + (g / f) * (g / f);
+            if (g % f == 0 && values * Nc * Nc <= kAttentionValues) {
+                pool_ = f;
+                break;
+            }
         }
         global_layers_.resize(layers_.size());
         distance_.resize(layers_.size());
@@ -95,12 +99,16 @@ void Collector::take_global(const Step& s, const Tensor& attn) {
     tokens_ = N;
 
     const std::vector<float> kept = pool_ > 1 ? pool_attention(attn.ptr(), heads, N, P, g, pool_) : std::vector<float>();
-    const int64_t Nc = P + ((g + pool_ - 1) / pool_) * ((g + pool_ - 1) / pool_);
-    global_layers_[l] = {{"layer", l},
-                         {"step", s.name},
-                         {"heads", heads},
-                         {"tokens", N},
-                         {"probs", u8_rows_blob(pool_ > 1 ? kept.data() : attn.ptr(), {heads, Nc, Nc})}};
+    const int64_t Nc = P + (g / pool_) * (g / pool_);
+    global_layers_[l] = {{"layer", l}, {"step", s.name}, {"heads", heads}, {"tokens", N}};
+    if (attention_kept_ + heads * Nc * Nc <= kAttentionValues) {
+        global_layers_[l]["probs"] = u8_rows_blob(pool_ > 1 ? kept.data() : attn.ptr(), {heads, Nc, Nc});
+        attention_kept_ += heads * Nc * Nc;
+    } else {
+        global_layers_[l]["probs"] = nullptr;
+        global_layers_[l]["note"] = "not in the page: the attention of all blocks would exceed " +
+                                    std::to_string(kAttentionValues) + " values; trace a smaller image for it";
+    }
 
     // Distance between patch centres depends only on |dy| and |dx|.
     std::vector<double> dist((size_t)n);
@@ -189,7 +197,7 @@ nlohmann::ordered_json Collector::attention() const {
             rollout = nlohmann::ordered_json::object();
             for (int f = 0; f < 3; f++) {
                 const Tensor& r = rollout_[f];
-                const int64_t gc = (g + pool_ - 1) / pool_, Nc = prefix_ + gc * gc;
+                const int64_t Nc = prefix_ + (g / pool_) * (g / pool_);
                 const std::vector<float> kept = pool_ > 1 ? pool_attention(r.ptr(), 1, tokens_, prefix_, g, pool_) : r.data;
                 rollout[head_fusion_name(kFusions[f])] = f32_blob(kept.data(), {Nc, Nc});
             }
@@ -203,7 +211,7 @@ nlohmann::ordered_json Collector::attention() const {
                 {"grid", g},
                 {"prefix", prefix_},
                 {"pool", pool_},
-                {"cells", (g + pool_ - 1) / pool_},
+                {"cells", g / pool_},
                 {"layers", global_layers_},
                 {"rollout", rollout},
                 {"rollout_note", note},

@@ -12,9 +12,12 @@ opens each page from file:// and checks:
   - it asks for nothing but itself and data: URLs;
   - every step's name and the top-1 label are on the page, one row per step;
   - clicking a step row redraws #step-heatmap within 200 ms and keeps it in sight;
-  - pointing at the heat map reads a value;
-  - ViT: clicking two patches of #vit-query draws two different pictures;
-  - Swin: #swin-shift-toggle redraws #swin-windows, and clicking a token redraws its attention;
+  - pointing at the heat map reads a value (or, without values, the page says how to get them);
+  - every step opens;
+  - ViT: clicking two patches of #vit-query draws two different pictures; every block, head
+    and head fusion can be chosen;
+  - Swin: #swin-shift-toggle redraws #swin-windows, clicking a token redraws its attention;
+    every stage and head can be chosen;
   - every picture has its PNG button.
 
 Screenshots of every section go to OUT_DIR (NAME.png, NAME_step.png, ...).
@@ -123,7 +126,7 @@ def check_logs(driver, checks, name, page_url):
     checks.check(name, 'no network request but the page and data: URLs', not asked, ', '.join(asked[:5]))
 
 
-def open_step(driver, checks, name, step_name, out_dir):
+def open_step(driver, checks, name, step_name, has_values, out_dir):
     """Clicks a step row as a user would (scrolled to it) and times the handler."""
     before = canvas_png(driver, 'step-heatmap')
     result = driver.execute_async_script("""
@@ -150,16 +153,54 @@ def open_step(driver, checks, name, step_name, out_dir):
     checks.check(name, f'opening a step takes < {OPEN_STEP_MS} ms', result['handler'] < OPEN_STEP_MS,
                  f"handler {result['handler']:.1f} ms, until the next frame {result['frame']:.1f} ms")
     checks.check(name, 'the opened step is in sight without scrolling', result['inView'])
-    # Pointing at the map reads a value.
-    click_point = driver.find_element(By.ID, 'step-heatmap')
-    size = click_point.size
-    ActionChains(driver).move_to_element_with_offset(click_point, 0, int(-0.1 * size['height'])).perform()
-    time.sleep(0.1)
-    readout = driver.find_element(By.ID, 'step-readout').text
-    checks.check(name, 'pointing at the heat map reads a value', '] = ' in readout, readout[:120])
+    if has_values:
+        heatmap = driver.find_element(By.ID, 'step-heatmap')
+        ActionChains(driver).move_to_element_with_offset(heatmap, 0, int(-0.1 * heatmap.size['height'])).perform()
+        time.sleep(0.1)
+        readout = driver.find_element(By.ID, 'step-readout').text
+        checks.check(name, 'pointing at the heat map reads a value', '] = ' in readout, readout[:120])
+    else:
+        note = driver.find_element(By.ID, 'step-note').text
+        checks.check(name, 'a step without values says how to get them', f"--steps '{step_name}'" in note, note[:160])
     path = os.path.join(out_dir, f'{name}_step.png')
     driver.save_screenshot(path)
     print(f'  saved {path}')
+
+
+def open_every_step(driver, checks, name):
+    """Opens every step in turn; the slowest is reported (errors show in the log check)."""
+    result = driver.execute_script("""
+        const times = [], wrong = [];
+        for (const row of document.querySelectorAll('.step[data-step]')) {
+          const t0 = performance.now();
+          row.click();
+          times.push([performance.now() - t0, row.dataset.step]);
+          if (document.getElementById('step-title').textContent !== row.dataset.step) wrong.push(row.dataset.step);
+        }
+        times.sort((a, b) => b[0] - a[0]);
+        return {count: times.length, slowest: times[0], wrong};""")
+    checks.check(name, f"every step opens ({result['count']} steps)", not result['wrong'],
+                 f"slowest {result['slowest'][1]} {result['slowest'][0]:.1f} ms" if not result['wrong']
+                 else 'not opened: ' + ', '.join(result['wrong'][:5]))
+
+
+def exercise_controls(driver, checks, name, selects):
+    """Every option of the given selects, one after the other: nothing may go wrong (see the log check)."""
+    count = driver.execute_script("""
+        let n = 0;
+        for (const id of arguments[0]) {
+          const select = document.getElementById(id);
+          const first = select.value;
+          for (const option of select.options) {
+            select.value = option.value;
+            select.dispatchEvent(new Event('change'));
+            n++;
+          }
+          select.value = first;
+          select.dispatchEvent(new Event('change'));
+        }
+        return n;""", selects)
+    checks.check(name, f"every choice of {', '.join('#' + s for s in selects)} draws", count > 0, f'{count} choices')
 
 
 def check_vit(driver, checks, name, out_dir):
@@ -171,7 +212,8 @@ def check_vit(driver, checks, name, out_dir):
     second = canvas_png(driver, 'vit-query')
     checks.check(name, 'clicking two patches of #vit-query draws two different pictures', first != second)
     label = driver.find_element(By.ID, 'vit-query-label').text
-    checks.check(name, 'the chosen query is shown', 'patch' in label, label)
+    checks.check(name, 'the chosen query is shown', 'patch' in label or 'cell' in label, label)
+    exercise_controls(driver, checks, name, ['vit-layer', 'vit-head', 'vit-fusion'])
     path = os.path.join(out_dir, f'{name}_query.png')
     driver.save_screenshot(path)
     print(f'  saved {path}')
@@ -194,6 +236,7 @@ def check_swin(driver, checks, name, out_dir):
     click_canvas_at(driver, 'swin-windows', 0.8, 0.85)
     second = canvas_png(driver, 'swin-attention')
     checks.check(name, 'clicking two tokens of #swin-windows draws two different attentions', first != second)
+    exercise_controls(driver, checks, name, ['swin-stage', 'swin-head'])
 
 
 def check_page(driver, checks, name, html, out_dir):
@@ -226,8 +269,9 @@ def check_page(driver, checks, name, html, out_dir):
         top5 = data['output'].get('top5') or []
         if top5 and top5[0].get('label'):
             checks.check(name, f"the top-1 label '{top5[0]['label']}' on the page", top5[0]['label'] in text)
-        softmax = next((n for n in names if n.endswith('attn.softmax')), names[-1])
-        open_step(driver, checks, name, softmax, out_dir)
+        softmax = next((s for s in data['steps'] if s['name'].endswith('attn.softmax')), data['steps'][-1])
+        open_step(driver, checks, name, softmax['name'], softmax['values'] is not None, out_dir)
+        open_every_step(driver, checks, name)
         kind = data['attention']['kind']
         if kind == 'global':
             check_vit(driver, checks, name, out_dir)

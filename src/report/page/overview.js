@@ -19,9 +19,10 @@ function showPrediction() {
   const top5 = (DATA.output && DATA.output.top5) || [];
   if (!top5.length) {
     const features = DATA.output && DATA.output.features;
+    const count = Array.isArray(features) ? features.length : features;
     box.append(el('p', {class: 'muted'},
-      `This model has no classifier head: it ends with ${features ? features.length + ' ' : ''}features ` +
-      '(the pooled vector a head would read).'));
+      `This model has no classifier head: it ends with ${count ? count + ' ' : ''}features ` +
+      '(the pooled vector a head would read), and there is no prediction.'));
     return;
   }
   const best = top5[0].score || 1;

@@ -2,7 +2,7 @@
 // slider for every other axis, the histogram and statistics, the token under
 // the pointer on the input, and the C++ function that recorded the step.
 
-const MAP_MAX_W = 390, MAP_MAX_H = 360, MAP_MIN_W = 200, MAP_MIN_H = 120, CELL_MAX = 32;
+const MAP_MAX_W = 380, MAP_MAX_H = 360, MAP_MIN_W = 200, MAP_MIN_H = 120, CELL_MAX = 32;
 const MAP_MARGIN = {left: 58, top: 40, right: 14, bottom: 58};
 
 const stepView = {
@@ -11,7 +11,6 @@ const stepView = {
   rows: 0, cols: 1,  // the axes shown as rows and columns (-1: a single row)
   fixed: [],         // the position of every other axis
   sliceScale: false, // colours over this slice only, instead of the whole tensor
-  scale: null,
   box: null,         // where the cells are on the canvas
   pinned: null,      // the index clicked on, kept when the pointer leaves
 };
@@ -41,6 +40,8 @@ function openStep(index) {
   stepView.step = step;
   stepView.values = stepValues(step);
   stepView.pinned = null;
+  setText('step-readout', stepView.values ? 'Point at the map to read a value; click to keep a token outlined.'
+                                          : 'The values of this step are not in the page: see the statistics below.');
   const shape = stepView.values ? stepView.values.shape : step.shape;
   [stepView.rows, stepView.cols] = defaultAxes(step.dims);
   stepView.fixed = shape.map(() => 0);
@@ -185,7 +186,7 @@ function drawStepHeatmap() {
   $('step-hoverbox').hidden = true;
   if (!v) {
     drawMessage(canvas, 420, 200, ['The full values of this step are not in the page.',
-                                   `First values: ${(step.summary || []).map(formatValue).join(', ')}`,
+                                   `first values: ${(step.summary || []).slice(0, 4).map(formatValue).join(', ')}, …`,
                                    `vitrace report ... --steps '${step.name}'`]);
     stepView.box = null;
     setText('step-heatmap-caption', `${step.name}: values not in the page.`);
@@ -195,7 +196,6 @@ function drawStepHeatmap() {
   const slice = currentSlice();
   const range = stepView.sliceScale ? sliceRange(slice) : v.range;
   const scale = colourScale(range[0], range[1]);
-  stepView.scale = scale;
   const box = mapBox(slice.rows, slice.cols);
   stepView.box = box;
   const width = Math.max(box.x + box.w + MAP_MARGIN.right, 300), height = box.y + box.h + MAP_MARGIN.bottom;
@@ -320,7 +320,7 @@ function showStepTokens(index) {
   const possible = v && inputPicture() && tokensAtIndex(step, step.shape.map(() => 0), null).length > 0;
   figure.hidden = !possible;
   if (!possible) return;
-  const size = 168, pad = 6;
+  const size = 160, pad = 6;
   const ctx = prepareCanvas($('step-tokens'), size + 2 * pad, size + 2 * pad);
   drawInput(ctx, pad, pad, size);
   if (!index) {
@@ -473,7 +473,9 @@ function keepStepInView(index) {
   const map = $('step-heatmap').getBoundingClientRect();
   const top = $('topbar').getBoundingClientRect().bottom;
   if (map.top < top || map.bottom > window.innerHeight) {
-    document.querySelector('.pipeline-grid').scrollIntoView({block: 'start'});
+    // Beside the list (wide screens) the grid's top brings both in view; below it, the panel's own.
+    const stacked = panel.getBoundingClientRect().top >= $('step-list').getBoundingClientRect().bottom;
+    (stacked ? panel : document.querySelector('.pipeline-grid')).scrollIntoView({block: 'start'});
   }
 }
 

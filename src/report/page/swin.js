@@ -164,12 +164,13 @@ function showTokenAttention() {
     }
   }
   const most = row ? Math.max(...row) : 1;
-  for (let i = 0; i < H * H; i++) {
+  for (let i = 0; row && i < H * H; i++) {
     const dark = weight[i] < 0 ? 0.92 : 0.88 * (1 - weight[i] / most);
     ctx.fillStyle = `rgba(0,0,0,${dark.toFixed(3)})`;
     ctx.fillRect(x + (i % H) * cell, y + Math.floor(i / H) * cell, cell + 0.5, cell + 0.5);
   }
-  strokeWindowBorders(ctx, H, (r, c) => weight[r * H + c] >= 0 ? 1 : 0, x, y, SWIN_SIZE, QUERY_COLOUR, 3);
+  const mine = windowMap(stage, block.shift);
+  strokeWindowBorders(ctx, H, (r, c) => (mine[r * H + c] === at.window ? 1 : 0), x, y, SWIN_SIZE, QUERY_COLOUR, 3);
   outlineCells(ctx, [gridCell(H, t.row, t.col)], x, y, SWIN_SIZE, KEY_COLOUR);
   drawSubtitle(ctx, row ? `bright = more attention (most: ${formatValue(most)}); black = outside the window`
                         : 'This block\'s attention is not in the page.', x, y + SWIN_SIZE + 5, 'top');
@@ -439,8 +440,8 @@ function chooseSwinStage(s) {
   swin.stage = s;
   const stage = swinStageData();
   if (!canShift(stage)) swin.shifted = false;
-  const c = Math.floor((stage.grid - 1) / 2);
-  swin.token = {row: c, col: c};
+  // The last cell: in the shifted blocks its window wraps around all four corners.
+  swin.token = {row: stage.grid - 1, col: stage.grid - 1};
   swin.preview = null;
   if (swin.head !== 'mean' && swin.head >= stage.heads) swin.head = 'mean';
   fillSelect($('swin-head'), [['mean', 'mean of heads'], ...[...Array(stage.heads).keys()].map(h => [h, `head ${h}`])],

@@ -68,25 +68,26 @@ function stepShift(step) {
   return block ? block.shift : (step.block % 2 ? stage.shift : 0);
 }
 
-// The tokens an index of a step's values points at, one per token axis, each
-// {axis, label, name, cell|null}. `index` holds one position per axis;
-// `spans` how many positions of that axis the cell covers (pooled values).
+// The tokens an index of a step's values points at: one mark per token axis,
+// {axis, tokens: [{name, cell}]} (no cell for a prefix token). `index` holds one
+// position per axis; `spans` how many positions of each axis the index covers
+// (a block of pooled values), or null for one each.
 function tokensAtIndex(step, index, spans) {
   const dims = step.dims, shape = step.shape, marks = [];
   const firstOf = d => index[d], countOf = d => (spans ? spans[d] : 1);
-  const rangeOf = d => Array.from({length: countOf(d)}, (_, k) => firstOf(d) + k).filter(t => t < shape[d]);
+  const positionsOf = d => Array.from({length: countOf(d)}, (_, k) => firstOf(d) + k).filter(t => t < shape[d]);
   const add = (axis, tokens) => marks.push({axis, tokens: tokens.filter(Boolean)});
 
   dims.forEach((name, d) => {
-    if (name === 'N') add(d, rangeOf(d).map(t => sequenceToken(shape[d], t, true)));
-    else if (name === 'n') add(d, rangeOf(d).map(t => sequenceToken(shape[d], t, false)));
+    if (name === 'N') add(d, positionsOf(d).map(t => sequenceToken(shape[d], t, true)));
+    else if (name === 'n') add(d, positionsOf(d).map(t => sequenceToken(shape[d], t, false)));
   });
   const gridAxes = [['H', 'W'], ['h', 'w']];
   for (const [a, b] of gridAxes) {
     const dh = dims.indexOf(a), dw = dims.indexOf(b);
     if (dh < 0 || dw < 0) continue;
     const tokens = [];
-    for (const row of rangeOf(dh)) for (const col of rangeOf(dw)) {
+    for (const row of positionsOf(dh)) for (const col of positionsOf(dw)) {
       tokens.push({name: `cell (${row}, ${col})`, cell: gridCell(shape[dh], row, col)});
     }
     add(dh, tokens);
@@ -98,7 +99,7 @@ function tokensAtIndex(step, index, spans) {
     dims.forEach((name, d) => {
       if (name !== 'window_tokens') return;
       const tokens = [];
-      for (const w of rangeOf(dw)) for (const t of rangeOf(d)) {
+      for (const w of positionsOf(dw)) for (const t of positionsOf(d)) {
         const {row, col} = cellOfWindowToken(stage.grid, stage.window, shift, w, t);
         tokens.push({name: `window ${w} token ${t} = cell (${row}, ${col})`, cell: gridCell(stage.grid, row, col)});
       }

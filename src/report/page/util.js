@@ -376,8 +376,9 @@ function drawMessage(canvas, width, height, lines) {
   ctx.fillRect(0, 0, width, height);
   ctx.fillStyle = MUTED;
   ctx.textAlign = 'center';
-  lines.forEach((line, i) => ctx.fillText(line, width / 2, height / 2 + (i - (lines.length - 1) / 2) * 18));
+  lines.forEach((line, i) => fitText(ctx, line, width / 2, height / 2 + (i - (lines.length - 1) / 2) * 18, width - 16));
   ctx.textAlign = 'left';
+  ctx.font = FONT;
   return ctx;
 }
 

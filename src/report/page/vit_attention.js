@@ -25,7 +25,20 @@ function shownQuery() { return vit.preview === null ? vit.query : vit.preview; }
 function vitTokenName(t) {
   const att = vitAttention();
   const token = sequenceToken(att.grid * att.grid + att.prefix, t, true);
-  return token ? token.name : `token ${t}`;
+  if (!token) return `token ${t}`;
+  return att.pool > 1 ? token.name.replace('patch', 'cell') : token.name;
+}
+
+// "patches", or "cells" when the page keeps the attention on cells of patches.
+function units() { return vitAttention().pool > 1 ? 'cells' : 'patches'; }
+
+// A page of a large image keeps the attention on cells of pool x pool patches.
+function pooledNote() {
+  const att = vitAttention();
+  if (!(att.pool > 1)) return '';
+  return `This page keeps the attention on a ${att.grid}×${att.grid} grid of cells of ${att.pool}×${att.pool} ` +
+    `patches (all ${att.patches}×${att.patches} patches of every block would not fit): a query cell's row is ` +
+    `the mean of its patches' rows, and a key cell gets the sum of its patches' attention. `;
 }
 
 // The patch part of row `query` of head `head` (or the mean of the heads).
@@ -99,7 +112,7 @@ function drawVitQuery() {
     return;
   }
   drawAttentionOnImage(ctx, QUERY_PAD, QUERY_TITLE, QUERY_SIZE, row, att.grid, queryCell(q));
-  drawSubtitle(ctx, `bright = more attention; brightest patch: ${formatValue(Math.max(...row))}`,
+  drawSubtitle(ctx, `bright = more attention; brightest ${units().slice(0, -1)}: ${formatValue(Math.max(...row))}`,
                QUERY_PAD, QUERY_TITLE + QUERY_SIZE + 5, 'top');
 }
 
@@ -111,8 +124,11 @@ function drawVitQueryMap() {
   const row = attentionRow(vit.layer, vit.head, q);
   const ctx = prepareCanvas(canvas, MAP_SIDE + 2 * MAP_LEFT, MAP_TOP + MAP_SIDE + 56);
   drawTitle(ctx, 'the same row, as colours', MAP_LEFT, 4);
-  drawSubtitle(ctx, `${att.grid}×${att.grid} patches (keys), row by row`, MAP_LEFT, 26);
-  if (!row) return;
+  drawSubtitle(ctx, `${att.grid}×${att.grid} ${units()} (keys), row by row`, MAP_LEFT, 26);
+  if (!row) {
+    drawSubtitle(ctx, 'not in the page', MAP_LEFT, MAP_TOP + 20);
+    return;
+  }
   const [, most] = finiteRange(row);
   const scale = colourScale(0, most);
   drawValueCells(ctx, att.grid, att.grid, (r, c) => row[r * att.grid + c], scale, MAP_LEFT, MAP_TOP, MAP_SIDE, MAP_SIDE);
@@ -138,7 +154,10 @@ function drawVitHeads() {
   const ctx = prepareCanvas(canvas, width, top + rows * (HEAD_SIZE + HEAD_LABEL + HEAD_GAP));
   drawTitle(ctx, `every head of block ${vit.layer}`, HEAD_GAP, 4);
   drawSubtitle(ctx, `query: ${vitTokenName(q)} · click a head to choose it`, HEAD_GAP, 26);
-  if (!probs) return;
+  if (!probs) {
+    drawSubtitle(ctx, 'not in the page', HEAD_GAP, top + 20);
+    return;
+  }
   for (let h = 0; h < heads; h++) {
     const x = HEAD_GAP + (h % columns) * (HEAD_SIZE + HEAD_GAP);
     const y = top + Math.floor(h / columns) * (HEAD_SIZE + HEAD_LABEL + HEAD_GAP);
@@ -304,7 +323,8 @@ function chooseDotUnderPointer(event) {
 function showQueryAttention() {
   const att = vitAttention(), q = shownQuery();
   const entry = att.layers[vit.layer];
-  showNote('vit-note', (entry.probs ? '' : `The attention of block ${vit.layer} is not in this page. `) + untrainedNote());
+  showNote('vit-note', pooledNote() + (entry.probs ? '' : `The attention of block ${vit.layer} is not in this page. `) +
+           untrainedNote());
   setText('vit-query-label', `now: ${vitTokenName(q)}` + (vit.preview !== null ? ' (pointing; click to keep)' : ''));
   drawVitQuery();
   drawVitQueryMap();
@@ -313,7 +333,7 @@ function showQueryAttention() {
   drawVitCharts();
   const share = prefixShare(vit.layer, vit.head, q);
   setText('vit-query-caption',
-    `The attention of ${vitTokenName(q)} over the ${att.grid}×${att.grid} patches (softmax of ${entry.step}` +
+    `The attention of ${vitTokenName(q)} over the ${att.grid}×${att.grid} ${units()} (softmax of ${entry.step}` +
     `${vit.head === 'mean' ? ', averaged over the heads' : ', head ' + vit.head}).` +
     (share ? ` To the prefix tokens, not drawn: ${share}.` : '') + ' Point at a patch to make it the query.');
   setText('vit-query-map-caption', 'Point at a key patch to read its weight; click one to make it the query.');
@@ -364,7 +384,12 @@ function readKeyWeight(event) {
 
 function setUpVitAttention() {
   const att = vitAttention();
-  vit.layer = att.layers.length - 1;
+  if (att.pool > 1) {  // from here on the attention's grid is the grid of cells
+    att.patches = att.grid;
+    att.grid = att.cells;
+  }
+  const drawn = att.layers.filter(l => l.probs);
+  vit.layer = drawn.length ? drawn[drawn.length - 1].layer : att.layers.length - 1;
   vit.query = att.prefix > 0 ? 0 : att.prefix + Math.floor(att.grid / 2) * att.grid + Math.floor(att.grid / 2);
   const heads = att.layers.length ? att.layers[0].heads : 0;
   fillSelect($('vit-layer'), att.layers.map(l => [l.layer, `${l.layer} (${l.step})`]), vit.layer);
