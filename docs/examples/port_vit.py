@@ -8,8 +8,9 @@ with three mistakes in it for docs/porting.md to find with `vitrace diff`.
 
 The port reads timm's parameter names from --weights, its configuration and
 its input from the reference dump: the step input.normalize is the image after
-vitrace's preprocessing, so preprocessing drops out of the comparison. It runs
-in float32 and writes every step it computes as a tensor dump
+vitrace's preprocessing, so preprocessing drops out of the comparison. Its
+values are float32 (matrix products sum in float64, so that the results do not
+depend on numpy's BLAS), and it writes every step it computes as a tensor dump
 (vitrace.tensors/1) under vitrace's step names and shapes.
 
 The defaults are the mistakes; each flag fixes one:
@@ -42,7 +43,7 @@ import numpy as np
 # ----------------------------------------------------------------------------
 # safetensors: an 8-byte little-endian header length, a JSON header, the data
 
-DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
+DTYPES = {"F32": np.float32, "F16": np.float16}
 
 
 def read_safetensors(path):
@@ -80,9 +81,15 @@ def write_safetensors(path, tensors, metadata):
 # layers
 
 
+def matmul(a, b):
+    # Products summed in float64, rounded once to float32: the result is then the
+    # same whichever BLAS numpy uses (each sums float32 products in its own order).
+    return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.float32)
+
+
 def linear(x, weight, bias):
     # torch: F.linear(x, weight, bias); weight is [out, in]
-    return x @ weight.T + bias
+    return matmul(x, weight.T) + bias
 
 
 def layernorm(x, weight, bias, eps):
@@ -92,6 +99,7 @@ def layernorm(x, weight, bias, eps):
     return (x - mean) / np.sqrt(var + np.float32(eps)) * weight + bias
 
 
+# numpy has no erf: math.erf element by element, in float64, rounded to float32 below
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
@@ -113,13 +121,13 @@ def softmax(x):
 
 
 def patchify(image, P, order):
-    """image [3, S, S] -> patches [n, 3*P*P], row-major over the patch grid."""
-    h = image.shape[1] // P
-    grid = image.reshape(3, h, P, h, P)  # [c, gy, py, gx, px]
-    if order == "cpp":  # a conv's weight order: (c, py, px)
-        return grid.transpose(1, 3, 0, 2, 4).reshape(h * h, 3 * P * P)
-    # einops: rearrange(image, "c (h p1) (w p2) -> (h w) (p1 p2 c)")
-    return grid.transpose(1, 3, 2, 4, 0).reshape(h * h, P * P * 3)
+    """image [3, S, S] -> patches [n, 3*P*P], row by row over the h x w grid."""
+    h = w = image.shape[1] // P
+    grid = image.reshape(3, h, P, w, P)  # [c, h, py, w, px]
+    if order == "cpp":  # the order of the conv's weight [C, 3, P, P]: (c, py, px)
+        return grid.transpose(1, 3, 0, 2, 4).reshape(h * w, 3 * P * P)
+    # einops: rearrange(image, "c (h p1) (w p2) -> (h w) (p1 p2 c)"), right only if the weight is reordered too
+    return grid.transpose(1, 3, 2, 4, 0).reshape(h * w, P * P * 3)
 
 
 # ----------------------------------------------------------------------------
@@ -144,29 +152,27 @@ def forward(x, w, cfg, opt, record):
 
     for i in range(cfg["depth"]):
         b = f"blocks.{i}."
-
-        def p(name):
-            return w[b + name]
+        p = {name[len(b) :]: value for name, value in w.items() if name.startswith(b)}  # this block's parameters
 
         # timm: x = x + self.attn(self.norm1(x))
-        y = record(b + "norm1", "layernorm", ["N", "C"], layernorm(x, p("norm1.weight"), p("norm1.bias"), opt.eps))
-        qkv = record(b + "attn.qkv", "linear", ["N", "3C"], linear(y, p("attn.qkv.weight"), p("attn.qkv.bias")))
+        y = record(b + "norm1", "layernorm", ["N", "C"], layernorm(x, p["norm1.weight"], p["norm1.bias"], opt.eps))
+        qkv = record(b + "attn.qkv", "linear", ["N", "3C"], linear(y, p["attn.qkv.weight"], p["attn.qkv.bias"]))
         # timm: qkv.reshape(B, N, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
         qkv = qkv.reshape(N, 3, heads, head_dim).transpose(1, 2, 0, 3)
         q, k, v = record(b + "attn.split_heads", "split_heads", ["qkv", "heads", "N", "head_dim"], qkv)
-        scores = record(b + "attn.scores", "matmul", ["heads", "N", "N"], q @ k.transpose(0, 2, 1))
+        scores = record(b + "attn.scores", "matmul", ["heads", "N", "N"], matmul(q, k.transpose(0, 2, 1)))
         scores = record(b + "attn.scale", "scale", ["heads", "N", "N"], scores * np.float32(head_dim**-0.5))
         attn = record(b + "attn.softmax", "softmax", ["heads", "N", "N"], softmax(scores))
-        o = record(b + "attn.weighted_sum", "matmul", ["heads", "N", "head_dim"], attn @ v)
+        o = record(b + "attn.weighted_sum", "matmul", ["heads", "N", "head_dim"], matmul(attn, v))
         o = record(b + "attn.merge_heads", "merge_heads", ["N", "C"], o.transpose(1, 0, 2).reshape(N, C))
-        o = record(b + "attn.proj", "linear", ["N", "C"], linear(o, p("attn.proj.weight"), p("attn.proj.bias")))
+        o = record(b + "attn.proj", "linear", ["N", "C"], linear(o, p["attn.proj.weight"], p["attn.proj.bias"]))
         x = record(b + "residual1", "add", ["N", "C"], x + o)
 
         # timm: x = x + self.mlp(self.norm2(x))
-        y = record(b + "norm2", "layernorm", ["N", "C"], layernorm(x, p("norm2.weight"), p("norm2.bias"), opt.eps))
-        y = record(b + "mlp.fc1", "linear", ["N", "hidden"], linear(y, p("mlp.fc1.weight"), p("mlp.fc1.bias")))
+        y = record(b + "norm2", "layernorm", ["N", "C"], layernorm(x, p["norm2.weight"], p["norm2.bias"], opt.eps))
+        y = record(b + "mlp.fc1", "linear", ["N", "hidden"], linear(y, p["mlp.fc1.weight"], p["mlp.fc1.bias"]))
         y = record(b + "mlp.act", "gelu", ["N", "hidden"], gelu(y))
-        y = record(b + "mlp.fc2", "linear", ["N", "C"], linear(y, p("mlp.fc2.weight"), p("mlp.fc2.bias")))
+        y = record(b + "mlp.fc2", "linear", ["N", "C"], linear(y, p["mlp.fc2.weight"], p["mlp.fc2.bias"]))
         x = record(b + "residual2", "add", ["N", "C"], x + y)
 
     # timm: x = self.norm(x); x = x[:, 0]; x = self.head(x)
@@ -190,6 +196,8 @@ def read_reference(path):
     for key, value in plain.items():
         if cfg.get(key) != value:
             sys.exit(f"port_vit.py: this port handles a plain ViT only: {key} is {cfg.get(key)}, expected {value}")
+    if cfg.get("pos_embed_grid", 0) not in (0, cfg["image_size"] // cfg["patch"]):
+        sys.exit("port_vit.py: this port does not resample pos_embed: trace at the weights' own image size")
     return tensors["input.normalize"], model, meta["input"]
 
 
@@ -198,9 +206,9 @@ def main():
     ap.add_argument("reference", help="a dump of `vitrace trace --tensors`: the input and the configuration")
     ap.add_argument("-o", "--output", required=True, help="the port's own tensor dump")
     ap.add_argument("--weights", default="data/vit_shapes.safetensors", help="a ViT checkpoint with timm's names")
-    ap.add_argument("--patch-order", choices=["ppc", "cpp"], default="ppc")
-    ap.add_argument("--gelu", choices=["tanh", "erf"], default="tanh")
-    ap.add_argument("--eps", type=float, default=1e-12)
+    ap.add_argument("--patch-order", choices=["ppc", "cpp"], default="ppc", help="ppc (the mistake) or cpp")
+    ap.add_argument("--gelu", choices=["tanh", "erf"], default="tanh", help="tanh (the mistake) or erf")
+    ap.add_argument("--eps", type=float, default=1e-12, help="LayerNorm eps: 1e-12 (the mistake); timm's is 1e-6")
     opt = ap.parse_args()
 
     image, model, input_meta = read_reference(opt.reference)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 
 namespace vitrace {
 
@@ -97,7 +98,8 @@ std::string patch_order(const std::vector<float>& a, const std::vector<float>& b
                     if (distance(va, vb) > tol) return "";
                 }
     return "the two flatten each patch in different orders: A as (c, p, p), a conv's, B as (p, p, c), einops' "
-           "'(p1 p2 c)'; reorder the patch vectors or the linear's input columns";
+           "'(p1 p2 c)'; flatten B's patches as (c, p, p), or permute the projection's input columns to (p, p, c) "
+           "and record patchify in (c, p, p) for the comparison";
 }
 
 double gelu_erf(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
@@ -134,6 +136,9 @@ std::string pitfall(const std::string& op, const std::string& name) {
     if (op == "resample_bicubic")
         return "pos_embed resampling: timm uses F.interpolate(mode='bicubic', antialias=True) on the grid without "
                "the prefix tokens; bilinear, antialias=False or align_corners give other values";
+    if (op == "scale")
+        return "check the scale: 1/sqrt(head_dim), applied once (timm multiplies q by it before q·kᵀ, vitrace the "
+               "product: the same up to rounding); a missing or doubled scale is off by a factor of sqrt(head_dim)";
     if (op == "softmax" || op == "shifted_window_mask" || name.ends_with("attn.add_mask"))
         return "check the mask value (Swin uses -100; -inf or -1e9 give other rows where masked) and that the scale "
                "1/sqrt(head_dim) is applied once, before the softmax";
@@ -143,6 +148,55 @@ std::string pitfall(const std::string& op, const std::string& name) {
 std::string family_of(const nlohmann::json& model) {
     return model.is_object() && model.contains("family") && model["family"].is_string() ? model["family"].get<std::string>()
                                                                                          : "";
+}
+
+std::string sci(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2e", v);
+    return buf;
+}
+
+// A first divergence in a step without a pitfall of its own (a matmul, an add)
+// usually has its cause earlier, in a step whose difference is still within
+// the tolerance but has grown the most over the steps before it (measured from
+// the first step that differs at all, where rounding begins). And attention
+// steps just before it that only A has point to fused attention in B.
+void explain_first_divergence(DiffResult& r) {
+    StepDiff& first = r.steps[*r.first_divergence];
+    // Inside a fused attention kernel: the steps between split_heads and weighted_sum.
+    auto inside_attention = [](const std::string& name) {
+        for (const char* leaf : {"attn.scores", "attn.scale", "attn.add_relative_position_bias", "attn.add_mask", "attn.softmax"})
+            if (name.ends_with(leaf)) return true;
+        return false;
+    };
+    std::vector<std::string> hidden;  // attention steps that B lacks, just before the first divergence
+    for (size_t i = *r.first_divergence; i-- > 0 && r.steps[i].status == DiffStatus::OnlyInA && inside_attention(r.steps[i].name);)
+        hidden.insert(hidden.begin(), r.steps[i].name);
+    if (first.hint.empty() && first.status == DiffStatus::Compared) {
+        constexpr double kGrowth = 3;  // less than this is what rounding does from step to step
+        double before = 0, best = kGrowth;
+        std::optional<size_t> grew;
+        for (size_t i = 0; i < *r.first_divergence; i++) {
+            const StepDiff& d = r.steps[i];
+            if (d.status != DiffStatus::Compared) continue;
+            if (before > 0 && d.max_abs / before >= best) best = d.max_abs / before, grew = i;
+            before = std::max(before, d.max_abs);
+        }
+        if (grew) {
+            const StepDiff& d = r.steps[*grew];
+            const std::string why = pitfall(d.op, d.name);
+            char times[32];
+            std::snprintf(times, sizeof times, "%.1fx", best);
+            first.hint = "the difference grows most at " + d.name + " (" + d.op + "), still within the tolerance: " +
+                         sci(d.max_abs) + ", " + times + " the largest before it" + (why.empty() ? "" : "; " + why);
+        }
+    }
+    if (!hidden.empty()) {
+        std::string names;
+        for (const std::string& n : hidden) names += (names.empty() ? "" : ", ") + n;
+        first.hint += std::string(first.hint.empty() ? "" : "; ") + "B lacks the steps just before it (" + names +
+                      "): fused attention hides them from hooks; turn it off to compare them (src/python/vitrace_hooks.py does)";
+    }
 }
 
 }  // namespace
@@ -194,6 +248,7 @@ DiffResult diff_traces(const TraceFile& a, const TraceFile& b, double tolerance)
     }
     for (const TraceFile::StepInfo& sb : b.steps())
         if (!a.find(sb.name)) r.steps.push_back({sb.name, sb.op, sb.dims, {}, sb.shape, DiffStatus::OnlyInB});
+    if (r.first_divergence) explain_first_divergence(r);
     if (common == 0)
         throw Error(ErrorKind::Input, "'" + a.path() + "' and '" + b.path() + "' have no step name in common: are both vitrace traces?");
     return r;

@@ -946,6 +946,24 @@ BOOST_FIXTURE_TEST_CASE(each_hint_fires_on_its_planted_cause, Dumps) {
          "B computes GELU's tanh approximation"},
         {"a layernorm", "blocks.0.norm1", [&](Values& v) { v["blocks.0.norm1"][3] *= 1.01f; }, "eps"},
         {"a softmax", "blocks.1.attn.softmax", [&](Values& v) { v["blocks.1.attn.softmax"][0] += 0.01f; }, "mask value"},
+        {"a scale applied twice", "blocks.0.attn.scale",
+         [&](Values& v) {
+             for (float& x : v["blocks.0.attn.scale"]) x /= std::sqrt(8.0f);
+         },
+         "check the scale"},
+        {"a cause within the tolerance, growing", "blocks.0.attn.qkv",
+         [&](Values& v) {
+             v["pos_embed"][0] += 1e-6f;       // rounding
+             v["blocks.0.norm1"][0] += 5e-5f;  // 50 times that, still within 1e-4
+             v["blocks.0.attn.qkv"][0] += 5e-4f;
+         },
+         "grows most at blocks.0.norm1 (layernorm), still within the tolerance"},
+        {"fused attention in B", "blocks.1.attn.weighted_sum",
+         [&](Values& v) {
+             for (const char* s : {"blocks.1.attn.scores", "blocks.1.attn.scale", "blocks.1.attn.softmax"}) v.erase(s);
+             v["blocks.1.attn.weighted_sum"][0] += 0.01f;
+         },
+         "B lacks the steps just before it (blocks.1.attn.scores, blocks.1.attn.scale, blocks.1.attn.softmax)"},
     };
     for (const Plant& plant : plants)
         BOOST_TEST_CONTEXT(plant.what) {
