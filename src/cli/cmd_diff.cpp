@@ -35,8 +35,8 @@ std::string verdict(const StepDiff& d) {
         case DiffStatus::ShapeMismatch:
             return "SHAPE: A " + shape_with_dims(d.shape_a, d.dims) + ", B " + shape_with_dims(d.shape_b, d.dims);
         case DiffStatus::NoValues: return "no values in one of them";
-        case DiffStatus::OnlyInA: return "only in A";
-        case DiffStatus::OnlyInB: return "only in B";
+        case DiffStatus::OnlyInA: return d.unseen.empty() ? "only in A" : "only in A; B could not see it: " + d.unseen;
+        case DiffStatus::OnlyInB: return d.unseen.empty() ? "only in B" : "only in B; A could not see it: " + d.unseen;
     }
     return "";
 }
@@ -52,8 +52,10 @@ nlohmann::ordered_json index_json(const StepDiff& d) {
 
 nlohmann::ordered_json diff_json(const DiffCommand& o, const DiffResult& r) {
     nlohmann::ordered_json steps = nlohmann::ordered_json::array(), only_a = nlohmann::ordered_json::array(),
-                           only_b = nlohmann::ordered_json::array(), no_values = nlohmann::ordered_json::array();
+                           only_b = nlohmann::ordered_json::array(), no_values = nlohmann::ordered_json::array(),
+                           unseen = nlohmann::ordered_json::array();
     for (const StepDiff& d : r.steps) {
+        if (!d.unseen.empty()) unseen.push_back({{"name", d.name}, {"why", d.unseen}});
         if (d.status == DiffStatus::OnlyInA) only_a.push_back(d.name);
         if (d.status == DiffStatus::OnlyInB) only_b.push_back(d.name);
         if (d.status == DiffStatus::NoValues) no_values.push_back(d.name);
@@ -85,7 +87,7 @@ nlohmann::ordered_json diff_json(const DiffCommand& o, const DiffResult& r) {
     return {{"format", "vitrace.diff/1"}, {"a", o.a},           {"b", o.b},
             {"tolerance", r.tolerance},   {"compared", r.compared}, {"diverged", r.diverged},
             {"first_divergence", first},  {"steps", steps},     {"only_in_a", only_a},
-            {"only_in_b", only_b},        {"no_values", no_values}};
+            {"only_in_b", only_b},        {"no_values", no_values}, {"unseen", unseen}};
 }
 
 double parse_tolerance(const std::string& text) {

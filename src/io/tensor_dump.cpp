@@ -107,6 +107,9 @@ TraceFile TraceFile::open(const std::string& path) {
         if (meta.count("model")) tf.model_ = nlohmann::json::parse(meta.at("model"));
         const nlohmann::json steps = nlohmann::json::parse(meta.count("steps") ? meta.at("steps") : "null");
         if (!steps.is_array()) bad(path, "__metadata__.steps is missing or not a list");
+        if (meta.count("unseen"))
+            for (const nlohmann::json& u : nlohmann::json::parse(meta.at("unseen")))
+                tf.unseen_.push_back({u.at("name").get<std::string>(), u.value("why", "")});
         for (const nlohmann::json& s : steps) {
             const std::string name = s.at("name").get<std::string>();
             const TensorEntry* e = tf.dump_->find(name);
@@ -123,6 +126,12 @@ const TraceFile::StepInfo* TraceFile::find(const std::string& name) const {
     for (const StepInfo& s : steps_)
         if (s.name == name) return &s;
     return nullptr;
+}
+
+std::string TraceFile::unseen_reason(const std::string& name) const {
+    for (const auto& [glob, why] : unseen_)
+        if (glob_match(glob, name)) return why.empty() ? "not seen" : why;
+    return "";
 }
 
 std::vector<float> TraceFile::values(size_t i) const {

@@ -58,6 +58,9 @@ public:
     const nlohmann::json& model() const { return model_; }  // the trace's model object (may be empty)
     const std::vector<StepInfo>& steps() const { return steps_; }
     const StepInfo* find(const std::string& name) const;
+    // Why the producer could not record a step it lacks (a dump's __metadata__.unseen,
+    // globs of step names with a reason); "" when it does not say.
+    std::string unseen_reason(const std::string& name) const;
     // All the values of step i (has_values must be true).
     std::vector<float> values(size_t i) const;
 
@@ -65,6 +68,7 @@ private:
     std::string path_;
     nlohmann::json model_;
     std::vector<StepInfo> steps_;
+    std::vector<std::pair<std::string, std::string>> unseen_;  // glob, why
     std::shared_ptr<SafetensorsFile> dump_;      // a dump: values read when asked
     std::vector<std::vector<float>> json_values_;  // a JSON trace: the full values it holds
 };

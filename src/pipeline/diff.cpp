@@ -214,6 +214,7 @@ DiffResult diff_traces(const TraceFile& a, const TraceFile& b, double tolerance)
         StepDiff d{sa.name, sa.op, sa.dims, sa.shape, {}, DiffStatus::OnlyInA};
         const TraceFile::StepInfo* sb = b.find(sa.name);
         if (!sb) {
+            d.unseen = b.unseen_reason(sa.name);
             r.steps.push_back(std::move(d));
             continue;
         }
@@ -247,7 +248,10 @@ DiffResult diff_traces(const TraceFile& a, const TraceFile& b, double tolerance)
         r.steps.push_back(std::move(d));
     }
     for (const TraceFile::StepInfo& sb : b.steps())
-        if (!a.find(sb.name)) r.steps.push_back({sb.name, sb.op, sb.dims, {}, sb.shape, DiffStatus::OnlyInB});
+        if (!a.find(sb.name)) {
+            r.steps.push_back({sb.name, sb.op, sb.dims, {}, sb.shape, DiffStatus::OnlyInB});
+            r.steps.back().unseen = a.unseen_reason(sb.name);
+        }
     if (r.first_divergence) explain_first_divergence(r);
     if (common == 0)
         throw Error(ErrorKind::Input, "'" + a.path() + "' and '" + b.path() + "' have no step name in common: are both vitrace traces?");

@@ -34,6 +34,7 @@ struct StepDiff {
     std::vector<int64_t> first_beyond;  // the first element with |a-b| > tolerance; empty when none
     bool within = true;                 // compared and max |a-b| <= tolerance
     std::string hint;                   // for a divergent step whose op has a known pitfall
+    std::string unseen;                 // a step only one file has: why the other's producer could not see it
 };
 
 struct DiffResult {

@@ -734,34 +734,40 @@ def case_selftest(d, seed):
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vitrace", help="the vitrace binary (every case but selftest)")
-    ap.add_argument("--case", choices=sorted(CASES))
+def case_main(doc, cases, check_result, label, offline):
+    """The command line of a script of cases (this one, hooks.py): --list; or --case NAME, built in
+    WORKDIR/NAME (removed when it passes) and handed to check_result(vitrace, dir, what the case returned).
+    The cases named in `offline` need no --vitrace."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vitrace", help=f"the vitrace binary (every case but {' and '.join(offline)})")
+    ap.add_argument("--case", choices=sorted(cases))
     ap.add_argument("--workdir", help="checkpoints and traces go to WORKDIR/CASE, removed when the case passes")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--list", action="store_true", help="print the case names")
     a = ap.parse_args()
     if a.list:
-        print("\n".join(sorted(CASES)))
+        print("\n".join(sorted(cases)))
         return
-    if not a.case or not a.workdir or (a.case != "selftest" and not a.vitrace):
-        ap.error("--case and --workdir are required, and --vitrace for every case but selftest")
+    if not a.case or not a.workdir or (a.case not in offline and not a.vitrace):
+        ap.error(f"--case and --workdir are required, and --vitrace for every case but {' and '.join(offline)}")
 
     torch.set_num_threads(2)
     d = os.path.abspath(os.path.join(a.workdir, a.case))
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     try:
-        runs = CASES[a.case](d, a.seed)
-        for run in runs:
-            check(a.vitrace, d, run)
+        check_result(a.vitrace, d, cases[a.case](d, a.seed))
     except Failure as e:
-        print(f"checkpoint {a.case}: FAIL: {e}\n  (files kept in {d})")
+        print(f"{label} {a.case}: FAIL: {e}\n  (files kept in {d})")
         sys.exit(1)
     shutil.rmtree(d)
-    print(f"checkpoint {a.case}: pass")
+    print(f"{label} {a.case}: pass")
+
+
+def check_runs(vitrace, d, runs):
+    for run in runs:
+        check(vitrace, d, run)
 
 
 if __name__ == "__main__":
-    main()
+    case_main(__doc__, CASES, check_runs, "checkpoint", ("selftest",))

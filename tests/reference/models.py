@@ -57,19 +57,31 @@ VIT_VARIANTS = dict(qkv_bias=True, layer_scale=False, class_token=True, reg_toke
 
 
 class Attention(nn.Module):
+    """timm.layers.Attention. With fused_attn (timm's use_fused_attn(): PyTorch
+    2's scaled_dot_product_attention) the scores and the softmax stay inside one
+    call; without it the softmax passes through attn_drop, where a forward hook
+    sees it (src/python/vitrace_hooks.py turns fused_attn off)."""
+
     def __init__(self, width, heads, qkv_bias=True):
         super().__init__()
-        self.heads = heads
+        self.num_heads = heads
+        self.scale = (width // heads) ** -0.5
+        self.fused_attn = hasattr(F, "scaled_dot_product_attention")
         self.qkv = nn.Linear(width, 3 * width, bias=qkv_bias)
+        self.attn_drop = nn.Dropout(0.0)
         self.proj = nn.Linear(width, width)
 
     def forward(self, x):
         B, N, C = x.shape
-        qkv = self.qkv(x).reshape(B, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        attn = (q @ k.transpose(-2, -1)) * (C // self.heads) ** -0.5
-        attn = attn.softmax(dim=-1)
-        x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+        if self.fused_attn:
+            x = F.scaled_dot_product_attention(q, k, v)
+        else:
+            attn = (q * self.scale) @ k.transpose(-2, -1)  # timm scales q first
+            attn = self.attn_drop(attn.softmax(dim=-1))
+            x = attn @ v
+        x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj(x)
 
 
@@ -127,6 +139,8 @@ class VisionTransformer(nn.Module):
         n = (cfg["image_size"] // cfg["patch"]) ** 2
         hidden = int(C * cfg["mlp_ratio"])
         self.cfg = cfg
+        self.global_pool = "token" if cfg["pool"] == "token" else "avg"
+        self.no_embed_class = cfg["no_embed_class"]
         # prefix tokens, in timm's order: cls, then dist (deit) or the registers
         self.num_prefix_tokens = int(cfg["class_token"]) + int(cfg["distilled"]) + cfg["reg_tokens"]
         self.patch_embed = PatchEmbed(cfg["patch"], C)
@@ -137,12 +151,13 @@ class VisionTransformer(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, n if cfg["no_embed_class"] else n + self.num_prefix_tokens, C))
         if cfg["distilled"]:
             self.dist_token = nn.Parameter(torch.zeros(1, 1, C))
+        self.pos_drop = nn.Dropout(0.0)
         self.blocks = nn.ModuleList([Block(C, cfg["heads"], hidden, eps, cfg["qkv_bias"], cfg["layer_scale"])
                                      for _ in range(cfg["depth"])])
-        if cfg["pool"] == "token":
-            self.norm = nn.LayerNorm(C, eps=eps)
-        else:
-            self.fc_norm = nn.LayerNorm(C, eps=eps)
+        # timm: the final norm before token pooling, fc_norm after mean pooling; the other is an Identity
+        token = cfg["pool"] == "token"
+        self.norm = nn.LayerNorm(C, eps=eps) if token else nn.Identity()
+        self.fc_norm = nn.Identity() if token else nn.LayerNorm(C, eps=eps)
         self.head = nn.Linear(C, cfg["classes"]) if cfg["classes"] else nn.Identity()
         if cfg["distilled"]:
             self.head_dist = nn.Linear(C, cfg["classes"]) if cfg["classes"] else nn.Identity()
@@ -159,9 +174,10 @@ class VisionTransformer(nn.Module):
             x = torch.cat(prefix + [x + self.pos_embed], dim=1)
         else:
             x = torch.cat(prefix + [x], dim=1) + self.pos_embed
+        x = self.pos_drop(x)
         for b in self.blocks:
             x = b(x)
-        return self.norm(x) if self.cfg["pool"] == "token" else x
+        return self.norm(x)
 
     def forward_head(self, x, pre_logits=False):  # [B, N, C] -> features [B, C] or logits [B, classes]
         if self.cfg["distilled"]:
@@ -172,7 +188,8 @@ class VisionTransformer(nn.Module):
         if self.cfg["pool"] == "token":
             x = x[:, 0]
         else:
-            x = self.fc_norm(x[:, self.num_prefix_tokens:].mean(dim=1))
+            x = x[:, self.num_prefix_tokens:].mean(dim=1)
+        x = self.fc_norm(x)
         return x if pre_logits else self.head(x)
 
     def forward(self, x):
@@ -305,7 +322,8 @@ def vit_steps(model, x):
 
 # ---------------------------------------------------------------------------
 # Swin Transformer (v1), after timm's SwinTransformer (timm >= 0.9 names:
-# layers.s.downsample opens stage s, the classifier is head.fc). Window rule as
+# layers.s.downsample opens stage s, the classifier is head.fc; the grids are
+# [B, H, W, C] and the windows [B·nW, M·M, C], as in timm). Window rule as
 # timm and torchvision: a stage whose grid is no larger than the window uses the
 # whole grid as its window and does not shift.
 
@@ -324,75 +342,86 @@ def rel_pos_index(M):
 
 
 def partition(x, M):
-    """[H, W, C] -> [nW, M·M, C], windows row by row."""
-    H, W, C = x.shape
-    return x.reshape(H // M, M, W // M, M, C).permute(0, 2, 1, 3, 4).reshape(-1, M * M, C)
+    """[B, H, W, C] -> [B·nW, M·M, C], windows row by row."""
+    B, H, W, C = x.shape
+    return x.reshape(B, H // M, M, W // M, M, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, M * M, C)
 
 
 def unpartition(w, M, H, W):
+    """[B·nW, M·M, C] -> [B, H, W, C]."""
     C = w.shape[-1]
-    return w.reshape(H // M, W // M, M, M, C).permute(0, 2, 1, 3, 4).reshape(H, W, C)
+    return w.reshape(-1, H // M, W // M, M, M, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, H, W, C)
 
 
 def shift_mask(H, W, M, s):
     """[nW, M², M²]: 0 inside a region of the shifted grid, -100 across regions."""
-    labels = torch.zeros(H, W)
+    labels = torch.zeros(1, H, W, 1)
     cuts = [slice(0, -M), slice(-M, -s), slice(-s, None)]
     n = 0
     for hs in cuts:
         for ws in cuts:
-            labels[hs, ws] = n
+            labels[:, hs, ws] = n
             n += 1
-    lw = partition(labels[..., None], M)[..., 0]  # [nW, M²]
+    lw = partition(labels, M)[..., 0]  # [nW, M²]
     diff = lw[:, None, :] - lw[:, :, None]
     return torch.where(diff != 0, torch.tensor(-100.0), torch.tensor(0.0))
 
 
 class WindowAttention(nn.Module):
+    """timm's WindowAttention without its fused path (which timm keeps off
+    unless asked for): the softmax is the module `softmax`, whose input is the
+    scores with the bias and the mask added."""
+
     def __init__(self, dim, heads, M):
         super().__init__()
-        self.heads, self.M = heads, M
+        self.num_heads, self.window_size = heads, M
+        self.scale = (dim // heads) ** -0.5
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * M - 1) ** 2, heads))
         self.register_buffer("relative_position_index", rel_pos_index(M), persistent=False)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.proj = nn.Linear(dim, dim)
+        self.softmax = nn.Softmax(dim=-1)
 
-    def bias(self):
-        T = self.M * self.M
+    def bias(self):  # [heads, M², M²]
+        T = self.window_size ** 2
         return self.relative_position_bias_table[self.relative_position_index.reshape(-1)].reshape(T, T, -1).permute(2, 0, 1)
 
-    def forward(self, x, mask):
-        nW, T, C = x.shape
-        q, k, v = self.qkv(x).reshape(nW, T, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
-        att = (q * (C // self.heads) ** -0.5) @ k.transpose(-2, -1) + self.bias()[None]
+    def forward(self, x, mask=None):  # x [B·nW, M², C], mask [nW, M², M²]
+        BW, T, C = x.shape
+        q, k, v = self.qkv(x).reshape(BW, T, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        att = (q * self.scale) @ k.transpose(-2, -1) + self.bias()[None]
         if mask is not None:
-            att = att + mask[:, None]
-        x = (att.softmax(dim=-1) @ v).transpose(1, 2).reshape(nW, T, C)
+            nW = mask.shape[0]
+            att = (att.view(-1, nW, self.num_heads, T, T) + mask[None, :, None]).view(-1, self.num_heads, T, T)
+        x = (self.softmax(att) @ v).transpose(1, 2).reshape(BW, T, C)
         return self.proj(x)
 
 
 class SwinBlock(nn.Module):
     def __init__(self, dim, res, heads, window, shifted, mlp_ratio):
         super().__init__()
-        self.res = res
-        self.M = res if res <= window else window
-        self.shift = 0 if (res <= window or not shifted) else window // 2
+        self.window_size = res if res <= window else window
+        self.shift_size = 0 if (res <= window or not shifted) else window // 2
         self.norm1 = nn.LayerNorm(dim)
-        self.attn = WindowAttention(dim, heads, self.M)
+        self.attn = WindowAttention(dim, heads, self.window_size)
+        self.drop_path1 = nn.Identity()  # timm's DropPath, an Identity at drop_path 0
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
-        mask = shift_mask(res, res, self.M, self.shift) if self.shift else None
+        mask = shift_mask(res, res, self.window_size, self.shift_size) if self.shift_size else None
         self.register_buffer("attn_mask", mask, persistent=False)
 
+    def _attn(self, x):  # [B, H, W, C] -> [B, H, W, C]
+        _, H, W, _ = x.shape
+        M, s = self.window_size, self.shift_size
+        if s:
+            x = torch.roll(x, shifts=(-s, -s), dims=(1, 2))
+        x = unpartition(self.attn(partition(x, M), mask=self.attn_mask), M, H, W)
+        if s:
+            x = torch.roll(x, shifts=(s, s), dims=(1, 2))
+        return x
+
     def forward(self, x):
-        H, W, C = x.shape
-        h = self.norm1(x)
-        if self.shift:
-            h = torch.roll(h, shifts=(-self.shift, -self.shift), dims=(0, 1))
-        h = unpartition(self.attn(partition(h, self.M), self.attn_mask), self.M, H, W)
-        if self.shift:
-            h = torch.roll(h, shifts=(self.shift, self.shift), dims=(0, 1))
-        x = x + h
+        x = x + self.drop_path1(self._attn(self.norm1(x)))
         return x + self.mlp(self.norm2(x))
 
 
@@ -402,8 +431,8 @@ class PatchMerging(nn.Module):
         self.norm = nn.LayerNorm(4 * dim)
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
 
-    def forward(self, x):
-        x = torch.cat([x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]], dim=-1)
+    def forward(self, x):  # [B, H, W, C] -> [B, H/2, W/2, 2C]
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], dim=-1)
         return self.reduction(self.norm(x))
 
 
@@ -426,14 +455,28 @@ class SwinPatchEmbed(nn.Module):
         self.proj = nn.Conv2d(3, dim, kernel_size=patch, stride=patch)
         self.norm = nn.LayerNorm(dim)
 
-    def forward(self, x):  # [3, S, S] -> [H, W, C]
-        return self.norm(self.proj(x[None])[0].permute(1, 2, 0))
+    def forward(self, x):  # [B, 3, S, S] -> [B, H, W, C]
+        return self.norm(self.proj(x).permute(0, 2, 3, 1))
+
+
+class GlobalAvgPool(nn.Module):
+    """timm's SelectAdaptivePool2d(pool_type='avg', input_fmt='NHWC', flatten=True)."""
+
+    def forward(self, x):  # [B, H, W, C] -> [B, C]
+        return x.mean(dim=(1, 2))
 
 
 class SwinHead(nn.Module):
+    """timm's ClassifierHead: global_pool, then fc."""
+
     def __init__(self, dim, classes):
         super().__init__()
+        self.global_pool = GlobalAvgPool()
         self.fc = nn.Linear(dim, classes)
+
+    def forward(self, x, pre_logits=False):
+        x = self.global_pool(x)
+        return x if pre_logits else self.fc(x)
 
 
 class SwinTransformer(nn.Module):
@@ -441,22 +484,18 @@ class SwinTransformer(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.patch_embed = SwinPatchEmbed(cfg["patch"], cfg["embed_dim"])
-        self.layers = nn.ModuleList([SwinStage(cfg, s) for s in range(len(cfg["depths"]))])
+        self.layers = nn.Sequential(*[SwinStage(cfg, s) for s in range(len(cfg["depths"]))])
         features = cfg["embed_dim"] * 2 ** (len(cfg["depths"]) - 1)
         self.norm = nn.LayerNorm(features)
         self.head = SwinHead(features, cfg["classes"])
 
-    def forward_features(self, x):  # x [1, 3, S, S] -> [H, W, C], after the final norm
-        h = self.patch_embed(x[0])
-        for stage in self.layers:
-            h = stage(h)
-        return self.norm(h)
+    def forward_features(self, x):  # x [B, 3, S, S] -> [B, H, W, C], after the final norm
+        return self.norm(self.layers(self.patch_embed(x)))
 
-    def forward_head(self, h, pre_logits=False):  # [H, W, C] -> features [1, C] or logits [1, classes]
-        pooled = h.mean(dim=(0, 1))
-        return (pooled if pre_logits else self.head.fc(pooled))[None]
+    def forward_head(self, x, pre_logits=False):  # [B, H, W, C] -> features [B, C] or logits [B, classes]
+        return self.head(x, pre_logits=pre_logits)
 
-    def forward(self, x):  # x [1, 3, S, S] -> [1, classes]
+    def forward(self, x):  # x [B, 3, S, S] -> [B, classes]
         return self.forward_head(self.forward_features(x))
 
 
@@ -505,14 +544,14 @@ def swin_steps(model, x):
         for bi, blk in enumerate(stage.blocks):
             q_ = f"{p}blocks.{bi}."
             H, W, C = h.shape
-            heads, M, sh = blk.attn.heads, blk.M, blk.shift
+            heads, M, sh = blk.attn.num_heads, blk.window_size, blk.shift_size
             hd, T = C // heads, M * M
             xn = F.layer_norm(h, (C,), blk.norm1.weight, blk.norm1.bias, 1e-5)
             s[q_ + "norm1"] = xn
             if sh:
                 xn = torch.roll(xn, shifts=(-sh, -sh), dims=(0, 1))
                 s[q_ + "cyclic_shift"] = xn
-            win = partition(xn, M)
+            win = partition(xn[None], M)
             s[q_ + "window_partition"] = win
             qkv = win @ blk.attn.qkv.weight.T + blk.attn.qkv.bias
             s[q_ + "attn.qkv"] = qkv
@@ -543,7 +582,7 @@ def swin_steps(model, x):
             s[q_ + "attn.merge_heads"] = o
             o = o @ blk.attn.proj.weight.T + blk.attn.proj.bias
             s[q_ + "attn.proj"] = o
-            o = unpartition(o, M, H, W)
+            o = unpartition(o, M, H, W)[0]
             s[q_ + "window_reverse"] = o
             if sh:
                 o = torch.roll(o, shifts=(sh, sh), dims=(0, 1))
