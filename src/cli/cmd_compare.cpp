@@ -1,6 +1,7 @@
 // vitrace compare: ViT's global attention beside Swin's windowed attention,
 // layer by layer, and how their cost grows with the image.
 #include <filesystem>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -73,6 +74,40 @@ ModelConfig model_for(const std::string& flag, const std::string& name, Attentio
     return cfg;
 }
 
+// Both models must run at S. If one does not: which, why, the nearest sizes
+// at which both run, and the built-in Swin models that run at S.
+void check_image_size(const ModelConfig& vit, const ModelConfig& swin, int S) {
+    std::string problems;
+    for (const ModelConfig* m : {&vit, &swin}) {
+        std::string why = size_problem(*m, S);
+        const std::string prefix = "image size " + std::to_string(S) + ": ";
+        if (why.starts_with(prefix)) why = why.substr(prefix.size());
+        if (!why.empty()) problems += (problems.empty() ? "" : "; ") + m->name + " does not run at " + std::to_string(S) + " (" + why + ")";
+    }
+    if (problems.empty()) return;
+    std::optional<int> below, above;
+    for (int k = 1; k <= 4096 && !(above && (below || S - k < 1)); k++) {
+        if (!below && S - k >= 1 && runs_at(vit, S - k) && runs_at(swin, S - k)) below = S - k;
+        if (!above && runs_at(vit, S + k) && runs_at(swin, S + k)) above = S + k;
+    }
+    std::string advice;
+    if (below || above)
+        advice = "; both run at " + (below ? std::to_string(*below) : "") + (below && above ? " or " : "") +
+                 (above ? std::to_string(*above) : "");
+    std::vector<std::string> fit;  // the Swin models made for S first, then the others that run at S
+    for (bool made_for : {true, false})
+        for (const ModelConfig& m : builtin_models())
+            if (m.family->reach == AttentionReach::Windowed && (m.image_size() == S) == made_for && runs_at(m, S) &&
+                m.name != swin.name)
+                fit.push_back(m.name);
+    if (!runs_at(swin, S) && !fit.empty()) {
+        std::string names;
+        for (size_t i = 0; i < fit.size() && i < 3; i++) names += (i ? ", " : "") + fit[i];
+        advice += "; Swin models that run at " + std::to_string(S) + ": " + names;
+    }
+    throw Error(ErrorKind::Config, "--image-size " + std::to_string(S) + ": " + problems + advice);
+}
+
 }  // namespace
 
 CLI::App* setup_compare(CLI::App& app, CompareCommand& o) {
@@ -100,6 +135,7 @@ int run_compare(const CompareCommand& o) {
         read_image(*o.image);  // a bad image fails here, before anything is printed
     }
     const int S = o.image_size.value_or(vit.image_size());
+    check_image_size(vit, swin, S);
     vit = at_size(vit, S);
     swin = at_size(swin, S);
     std::unique_ptr<OutputFile> out, html;

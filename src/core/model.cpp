@@ -1,5 +1,7 @@
 #include "core/model.h"
 
+#include <optional>
+
 #include <cmath>
 #include <algorithm>
 #include <cstring>
@@ -56,8 +58,11 @@ void validate_config(const Family& family, const std::any& params) {
     family.validate(params);
 }
 
-void apply_overrides(ModelConfig& target, const ConfigOverrides& o) {
-    ModelConfig cfg = target;  // target changes only if the result is valid
+namespace {
+
+// target with the flags of `o` set, not yet validated.
+ModelConfig with_fields(const ModelConfig& target, const ConfigOverrides& o) {
+    ModelConfig cfg = target;
     const Family& family = *cfg.family;
     // In the order the family declares its fields, so that the first problem
     // reported is the same whatever the order of the flags.
@@ -69,7 +74,67 @@ void apply_overrides(ModelConfig& target, const ConfigOverrides& o) {
     for (const auto& [flag, value] : o)
         require(family.field_by_flag(flag) != nullptr, ErrorKind::Config,
                 flag + ": " + cfg.name + " (a " + family.name + " model) has no such setting");
-    validate_config(family, cfg.params);
+    return cfg;
+}
+
+// The same, validated; throws the family's message.
+ModelConfig overridden(const ModelConfig& target, const ConfigOverrides& o) {
+    ModelConfig cfg = with_fields(target, o);
+    validate_config(*cfg.family, cfg.params);
+    return cfg;
+}
+
+ConfigOverrides with_size(ConfigOverrides o, int S) {
+    FlagValue size;
+    size.ints = {S};
+    o["--image-size"] = size;
+    return o;
+}
+
+}  // namespace
+
+std::string size_problem(const ModelConfig& cfg, int S) {
+    try {
+        overridden(cfg, with_size({}, S));
+        return "";
+    } catch (const Error& e) {
+        return e.what();
+    }
+}
+
+bool runs_at(const ModelConfig& cfg, int S) { return size_problem(cfg, S).empty(); }
+
+std::vector<int> nearest_image_sizes(const ModelConfig& cfg, int S) {
+    std::optional<int> below, above;
+    for (int k = 1; k <= 4096 && !(above && (below || S - k < 1)); k++) {
+        if (!below && S - k >= 1 && runs_at(cfg, S - k)) below = S - k;
+        if (!above && runs_at(cfg, S + k)) above = S + k;
+    }
+    std::vector<int> out;
+    if (below) out.push_back(*below);
+    if (above) out.push_back(*above);
+    return out;
+}
+
+std::string sizes_advice(const ModelConfig& cfg, int S, const std::string& who) {
+    const std::vector<int> near = nearest_image_sizes(cfg, S);
+    if (near.empty()) return "";
+    std::string sizes = std::to_string(near[0]);
+    if (near.size() > 1) sizes += " or " + std::to_string(near[1]);
+    return (who.empty() ? cfg.name : who) + " runs at " + sizes + (near.size() > 1 ? ", the nearest image sizes that fit" : ", the nearest image size that fits");
+}
+
+void apply_overrides(ModelConfig& target, const ConfigOverrides& o) {
+    ModelConfig cfg = with_fields(target, o);  // a flag the family lacks fails here, as it is
+    try {
+        validate_config(*cfg.family, cfg.params);
+    } catch (const Error& e) {
+        // When the image size is what does not fit, say which sizes do.
+        if (e.kind != ErrorKind::Config) throw;
+        const bool other_flags = std::any_of(o.begin(), o.end(), [](const auto& f) { return f.first != "--image-size"; });
+        const std::string advice = sizes_advice(cfg, cfg.image_size(), other_flags ? cfg.name + " with these settings" : "");
+        throw Error(e.kind, std::string(e.what()) + (advice.empty() ? "" : "; " + advice));
+    }
     if (cfg.classes() != target.classes()) cfg.class_names.clear();
     target = std::move(cfg);
 }

@@ -59,6 +59,15 @@ void validate_config(const Family& family, const std::any& params);
 // valid model.
 void apply_overrides(ModelConfig& cfg, const ConfigOverrides& o);
 
+// Why cfg does not run at image side S, its other settings unchanged; "" when it does.
+std::string size_problem(const ModelConfig& cfg, int S);
+bool runs_at(const ModelConfig& cfg, int S);
+// The image sides nearest to S, one below and one above (when there are), at which cfg runs.
+std::vector<int> nearest_image_sizes(const ModelConfig& cfg, int S);
+// "swin_tiny_patch4_window7_224 runs at 224 or 448, the nearest image sizes that fit"; "" if none.
+// `who` names the model in it instead of cfg.name.
+std::string sizes_advice(const ModelConfig& cfg, int S, const std::string& who = "");
+
 // The config read back, field by field, then what the family derives from it.
 ConfigRecord config_record(const ModelConfig& cfg);
 

@@ -20,21 +20,18 @@ void validate(const SwinConfig& cfg) {
     require((int64_t)cfg.embed_dim << (cfg.stages() - 1) <= 65536,
             "channels are beyond vitrace's limit of 65536 at the last stage");
     require(cfg.image_size % cfg.patch == 0, "image size " + str(cfg.image_size) + " is not divisible by patch size " +
-                                                 str(cfg.patch) + ": use a multiple of " + str(cfg.patch));
+                                                 str(cfg.patch));
     int grid = cfg.image_size / cfg.patch;
     for (int s = 0; s < cfg.stages(); s++) {
         const std::string stage = "stage " + str(s) + " (layers." + str(s) + ")";
         if (s > 0) {
-            require(grid % 2 == 0, stage + ": patch merging halves the " + str(grid) + "x" + str(grid) +
-                                       " grid of stage " + str(s - 1) + ", which is odd; image size " +
-                                       str(cfg.image_size) + " does not fit patch " + str(cfg.patch) + " and " +
-                                       str(cfg.stages()) + " stages");
+            require(grid % 2 == 0, "image size " + str(cfg.image_size) + ": " + stage + "'s patch merging halves the " +
+                                       str(grid) + "x" + str(grid) + " grid of stage " + str(s - 1) + ", which is odd");
             grid /= 2;
         }
         const int M = cfg.window_at(s);
-        require(grid % M == 0, stage + ": the " + str(grid) + "x" + str(grid) + " grid is not divisible by window " +
-                                   str(M) + "; use an image size that is a multiple of patch x window x 2^stage (" +
-                                   str(cfg.patch * cfg.window << s) + ")");
+        require(grid % M == 0, "image size " + str(cfg.image_size) + ": " + stage + "'s " + str(grid) + "x" +
+                                   str(grid) + " grid is not divisible by window " + str(M));
         require(cfg.channels(s) % cfg.heads[s] == 0, stage + ": heads " + str(cfg.heads[s]) +
                                                          " do not divide its " + str(cfg.channels(s)) + " channels");
         require(static_cast<int>(cfg.channels(s) * cfg.mlp_ratio) > 0, stage + ": mlp ratio gives no hidden units");

@@ -20,8 +20,7 @@ void validate(const VitConfig& cfg) {
     require(cfg.hidden() > 0, ErrorKind::Config,
             "mlp ratio " + str(cfg.mlp_ratio) + " gives no hidden units at width " + str(cfg.width));
     require(cfg.image_size % cfg.patch == 0, ErrorKind::Config,
-            "image size " + str(cfg.image_size) + " is not divisible by patch size " + str(cfg.patch) +
-                ": use a multiple of " + str(cfg.patch));
+            "image size " + str(cfg.image_size) + " is not divisible by patch size " + str(cfg.patch));
     require(cfg.width % cfg.heads == 0, ErrorKind::Config,
             "heads " + str(cfg.heads) + " do not divide width " + str(cfg.width) +
                 ": choose heads so that width / heads is a whole number");

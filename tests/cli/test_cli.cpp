@@ -1087,8 +1087,16 @@ BOOST_FIXTURE_TEST_CASE(weights_of_the_other_family_are_refused, Workdir) {
 BOOST_FIXTURE_TEST_CASE(sizes_that_do_not_fit_a_stage_are_refused, Workdir) {
     const std::string swin_tiny = "--model swin_tiny_patch4_window7_224 --image " + quote(image);
     const std::vector<BadTrace> cases = {
-        {"window 8 at 224", swin_tiny + " --window 8", 5, "stage 1 (layers.1): the 28x28 grid is not divisible by window 8"},
-        {"image 196: odd grid", swin_tiny + " --image-size 196", 5, "stage 1 (layers.1): patch merging"},
+        {"window 8 at 224", swin_tiny + " --window 8", 5,
+         "stage 1 (layers.1)'s 28x28 grid is not divisible by window 8; swin_tiny_patch4_window7_224 with these "
+         "settings runs at 128 or 256"},
+        {"image 196: odd grid", swin_tiny + " --image-size 196", 5,
+         "stage 1 (layers.1)'s patch merging halves the 49x49 grid of stage 0, which is odd; "
+         "swin_tiny_patch4_window7_224 runs at 224, the nearest image size that fits"},
+        // every stage counts: 384 fails stage 0's window, 392 stage 2's merge, 336 stage 3's merge
+        {"image 384", swin_tiny + " --image-size 384", 5, "swin_tiny_patch4_window7_224 runs at 224 or 448"},
+        {"image 392", swin_tiny + " --image-size 392", 5, "stage 2 (layers.2)'s patch merging"},
+        {"image 336", swin_tiny + " --image-size 336", 5, "stage 3 (layers.3)'s patch merging"},
         {"heads 5 at stage 0", swin_tiny + " --heads 5,6,12,24", 5, "heads 5 do not divide its 96 channels"},
         {"pool token", swin_tiny + " --pool token", 5, "no cls token"},
     };
@@ -1122,6 +1130,19 @@ BOOST_FIXTURE_TEST_CASE(compare_writes_both_totals, Workdir) {
     BOOST_CHECK_EQUAL(j["scaling"].size(), 3u);
     check_error(run_vitrace("compare --vit swin_tiny_patch4_window7_224"), 2, "not a ViT model");
     check_error(run_vitrace("compare --image-size 100"), 5, "not divisible");
+    // The whole constraint of both models: which fails, sizes that fit both, a Swin made for the size.
+    const RunResult at384 = run_vitrace("compare --image-size 384");
+    check_error(at384, 5, "--image-size 384: swin_tiny_patch4_window7_224 does not run at 384");
+    BOOST_CHECK_MESSAGE(at384.err.find("both run at 224 or 448") != std::string::npos, at384.err);
+    BOOST_CHECK_MESSAGE(at384.err.find("Swin models that run at 384: swin_base_patch4_window12_384") != std::string::npos,
+                        at384.err);
+    BOOST_CHECK_MESSAGE(at384.err.find("vit_base_patch16_224 does not run") == std::string::npos, at384.err);
+    const RunResult at392 = run_vitrace("compare --image-size 392");
+    check_error(at392, 5, "vit_base_patch16_224 does not run at 392 (image size 392 is not divisible by patch size 16)");
+    BOOST_CHECK_MESSAGE(at392.err.find("swin_tiny_patch4_window7_224 does not run at 392 (stage 2") != std::string::npos,
+                        at392.err);
+    check_error(run_vitrace("compare --image-size 336"), 5, "(stage 3 (layers.3)'s patch merging");
+    require_success(run_vitrace("compare --image-size 448"));
 }
 
 // Every picture `vitrace attention` names on a legend line exists and is a PNG of the stated kind.
