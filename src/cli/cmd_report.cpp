@@ -44,7 +44,8 @@ int run_report(const ReportCommand& o) {
     const ModelConfig cfg = resolve_config(o.model, &o.weights);
     const Normalization norm = normalization(o.norm, o.weights);
     report::Collector collector(cfg);
-    TraceOptions topts = collector.trace_options(split_commas(o.steps));
+    const std::vector<std::string> steps_patterns = split_commas(o.steps);
+    TraceOptions topts = collector.trace_options(steps_patterns);
     topts.full_roles = {Role::InputResize};  // the picture at the top of the page
     check_memory(cfg, topts, o.memory);
     OutputFile out(o.output);  // an unusable path fails here, before any work
@@ -52,7 +53,7 @@ int run_report(const ReportCommand& o) {
     const LoadedModel lm = load_model(cfg, o.weights);
     const ImageRun run = run_on_image(lm, o.image, norm, topts);
     const Trace& trace = run.trace;
-    warn_unmatched(trace);
+    warn_unmatched(trace, steps_patterns, "--steps");
 
     report::Sources sources;
     nlohmann::ordered_json steps = nlohmann::ordered_json::array();

@@ -26,7 +26,11 @@ CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
     cmd->add_option("--values", o.values, "Values each step carries in the JSON: none, summary or full")
         ->capture_default_str();
     cmd->add_option("--steps", o.steps, "Comma-separated globs of steps that carry all their values");
-    cmd->add_option("--show", o.show, "Comma-separated globs of steps to print in full instead of the table");
+    cmd->add_option("--show", o.show,
+                    "Comma-separated globs of steps to print as matrices instead of the table, each with an optional "
+                    "slice over its axes: 'blocks.0.attn.softmax[0, 0, :8]' (heads 0, query 0, keys 0-7)");
+    cmd->add_flag("--show-all", o.show_all,
+                  "Print every value of the --show steps; without it a step of more than 2000 values prints its corners");
     cmd->add_flag("-q,--quiet", o.quiet, "Print no table");
     return cmd;
 }
@@ -34,9 +38,15 @@ CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
 int run_trace(const TraceCommand& o) {
     TraceOptions topts;
     topts.values = parse_values_mode(o.values);
-    topts.full_steps = split_commas(o.steps);
-    const std::vector<std::string> show = split_commas(o.show);
-    topts.full_steps.insert(topts.full_steps.end(), show.begin(), show.end());
+    const std::vector<std::string> steps_patterns = split_commas(o.steps);
+    topts.full_steps = steps_patterns;
+    const std::vector<ShowPattern> show = parse_show(o.show);
+    std::vector<std::string> show_globs;
+    for (const ShowPattern& p : show) show_globs.push_back(p.glob);
+    topts.full_steps.insert(topts.full_steps.end(), show_globs.begin(), show_globs.end());
+    if (!steps_patterns.empty() && !o.output)
+        print_warning("--steps gives steps all their values in the JSON trace, but there is no -o FILE to write it to; "
+                      "add -o FILE, or use --show to print them");
     const ModelConfig cfg = resolve_config(o.model, &o.weights);
     const Normalization norm = normalization(o.norm, o.weights);
     check_memory(cfg, topts, o.memory);
@@ -55,19 +65,23 @@ int run_trace(const TraceCommand& o) {
     const LoadedModel lm = load_model(cfg, o.weights);
     const ImageRun run = run_on_image(lm, o.image, norm, topts);
     const Trace& trace = run.trace;
-    warn_unmatched(trace);
+    warn_unmatched(trace, steps_patterns, "--steps");
+    warn_unmatched(trace, show_globs, "--show");
     const std::vector<Prediction>& top = run.top;
 
     if (!o.quiet && !json_to_stdout) {
         if (show.empty()) {
             stats_table(trace).print(stdout);
         } else {
+            // Every slice is checked before anything is printed.
+            std::vector<std::pair<const Step*, std::vector<AxisRange>>> shown;
             for (const Step& s : trace.steps())
-                for (const std::string& pattern : show)
-                    if (glob_match(pattern, s.name)) {
-                        print_step_values(stdout, s);
+                for (const ShowPattern& pattern : show)
+                    if (glob_match(pattern.glob, s.name)) {
+                        shown.push_back({&s, slice_of(pattern, s)});
                         break;
                     }
+            for (const auto& [s, view] : shown) print_step_values(stdout, *s, 8, view, o.show_all ? 0 : kShowLimit);
         }
     }
     if (out) {

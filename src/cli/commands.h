@@ -20,6 +20,7 @@ struct TraceCommand {
     std::string values = "summary";
     std::string steps;
     std::string show;
+    bool show_all = false;  // --show prints every value, however many
     bool quiet = false;
 };
 CLI::App* setup_trace(CLI::App& app, TraceCommand& o);

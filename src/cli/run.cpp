@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -67,11 +68,13 @@ std::vector<std::string> close_names(const std::string& pattern, const Trace& tr
 
 }  // namespace
 
-void warn_unmatched(const Trace& trace) {
-    for (const std::string& p : trace.unmatched_patterns()) {
+void warn_unmatched(const Trace& trace, const std::vector<std::string>& patterns, const std::string& flag) {
+    const std::vector<std::string> unmatched = trace.unmatched_patterns();
+    for (const std::string& p : patterns) {
+        if (std::find(unmatched.begin(), unmatched.end(), p) == unmatched.end()) continue;
         std::string near;
         for (const std::string& n : close_names(p, trace)) near += (near.empty() ? "" : ", ") + n;
-        print_warning("--steps pattern '" + p + "' matches no step; close names: " + near);
+        print_warning(flag + " pattern '" + p + "' matches no step; close names: " + near);
     }
 }
 

@@ -15,8 +15,9 @@ namespace vitrace::cli {
 ImageRun run_on_image(const LoadedModel& lm, const std::string& image_path, const Normalization& norm,
                       const TraceOptions& options);
 
-// A warning for each --steps pattern that matched no step, with the closest names.
-void warn_unmatched(const Trace& trace);
+// A warning for each pattern of `flag` ("--steps", "--show") that matched no
+// step, with the closest names.
+void warn_unmatched(const Trace& trace, const std::vector<std::string>& patterns, const std::string& flag);
 
 // The top-5 (or what the model gives instead), as `trace` prints it.
 void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* out);

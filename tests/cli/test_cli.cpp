@@ -406,6 +406,70 @@ BOOST_AUTO_TEST_CASE(values_none_full_and_steps) {
     }
 }
 
+// --show: a large step prints its corners and how to see more; slices; --show-all; bad slices.
+BOOST_AUTO_TEST_CASE(show_summarises_large_steps_and_takes_slices) {
+    // vit_tiny at 224: blocks.0.attn.softmax holds 3 x 197 x 197 = 116427 values.
+    const std::string args = "trace --model vit_tiny_patch16_224 --depth 1 --image " + quote(image) + " --show ";
+    const RunResult corners = run_vitrace(args + "blocks.0.attn.softmax");
+    require_success(corners);
+    BOOST_CHECK_LT(lines_of(corners.out).size(), 30u);
+    BOOST_CHECK_MESSAGE(corners.out.find("116427 values: the corners of the first slice") != std::string::npos, corners.out);
+    BOOST_CHECK_MESSAGE(corners.out.find("--show 'blocks.0.attn.softmax[0, :8, :8]'") != std::string::npos, corners.out);
+    BOOST_CHECK_MESSAGE(corners.out.find("N=196") != std::string::npos, corners.out);  // the last row and column
+    const RunResult all = run_vitrace(args + "blocks.0.attn.softmax --show-all");
+    require_success(all);
+    BOOST_CHECK_GT(lines_of(all.out).size(), 3u * 197u);
+
+    // A slice prints exactly its values: heads 1, query 5, keys 0..7, as the JSON holds them.
+    const std::string out = path("t.json");
+    const RunResult slice = run_vitrace(args + "'blocks.0.attn.softmax[1, 5, :8]' -o " + quote(out) + " --steps blocks.0.attn.softmax");
+    require_success(slice);
+    BOOST_CHECK_MESSAGE(slice.out.find("heads=1, N=5") != std::string::npos, slice.out);
+    const json t = parse_json(read_bytes(out), out);
+    const json* step = find_step(t, "blocks.0.attn.softmax");
+    BOOST_REQUIRE(step);
+    std::string row;
+    for (int k = 0; k < 8; k++) {
+        char v[32];
+        std::snprintf(v, sizeof v, "%.4f", (*step)["values"][(1 * 197 + 5) * 197 + k].get<float>());
+        row += " " + std::string(v);
+    }
+    const std::vector<std::string> lines = lines_of(slice.out);
+    const auto it = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("heads=1, N=5") != std::string::npos; });
+    BOOST_REQUIRE(it != lines.end() && it + 2 < lines.end());
+    std::string printed;
+    std::istringstream words(*(it + 2));
+    for (std::string w; words >> w;) printed += " " + w;
+    BOOST_CHECK_EQUAL(printed, row);
+
+    // Bad slices: one error line, nothing printed.
+    for (const auto& [bad, says] : std::vector<std::pair<std::string, std::string>>{
+             {"'blocks.0.attn.softmax[0, 300]'", "axis 1 (N 197): index 300 is outside 0..196"},
+             {"'blocks.0.attn.softmax[0, 0, 0, 0]'", "has 3 axes (heads 3, N 197, N 197), the slice names 4"},
+             {"'blocks.0.attn.softmax[0'", "a '[' is not closed"},
+             {"'blocks.0.attn.softmax[x]'", "'x' is not an index"},
+             {"'blocks.0.attn.softmax[0, 5:2]'", "the range 5:2 is empty"}}) {
+        const RunResult r = run_vitrace(args + bad);
+        BOOST_TEST_CONTEXT(bad) {
+            check_error(r, 2, says);
+            BOOST_CHECK_EQUAL(r.out, "");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(flags_that_would_do_nothing_warn_by_their_own_name) {
+    const std::string args = "trace " + kTiny + " --image " + quote(image);
+    const RunResult steps = run_vitrace(args + " --steps 'blocks.0.*' -q");
+    require_success(steps);
+    BOOST_CHECK_MESSAGE(steps.err.find("vitrace: warning: --steps gives steps all their values in the JSON trace, but "
+                                       "there is no -o FILE") != std::string::npos, steps.err);
+    const RunResult show = run_vitrace(args + " --show blocks.0.attn.softmx");
+    require_success(show);
+    BOOST_CHECK_MESSAGE(show.err.find("--show pattern 'blocks.0.attn.softmx' matches no step; close names: "
+                                      "blocks.0.attn.softmax") != std::string::npos, show.err);
+    BOOST_CHECK(show.err.find("--steps") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(a_steps_pattern_matching_nothing_warns_with_close_names) {
     const RunResult r = run_vitrace("trace " + kTiny + " --image " + quote(image) + " -q -o " + quote(path("t.json")) +
                                     " --steps 'blocks.1.atn.softmax'");
