@@ -125,7 +125,23 @@ CLI::App* setup_lesson(CLI::App& app, LessonCommand& o) {
 }
 
 int run_lesson(const LessonCommand& o) {
-    if (o.number == 0) {
+    const auto& all = lessons();
+    int number = 0;
+    if (!o.number.empty()) {
+        size_t used = 0;
+        try {
+            number = std::stoi(o.number, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != o.number.size()) {
+            std::string list;
+            for (const LessonInfo& l : all) list += (list.empty() ? "" : ", ") + std::to_string(l.number) + " " + l.slug;
+            throw Error(ErrorKind::Usage, "lesson '" + o.number + "': lessons are numbered, as in vitrace lesson 2; they are " +
+                                              list);
+        }
+    }
+    if (number == 0 && o.number.empty()) {
         if (o.json) throw Error(ErrorKind::Usage, "--json needs a lesson number");
         Table t{{"#", "lesson", "file"}, {true, false, false}, {}};
         for (const LessonInfo& l : lessons()) {
@@ -137,10 +153,9 @@ int run_lesson(const LessonCommand& o) {
         std::printf("\nRun one with: vitrace lesson N\n");
         return 0;
     }
-    const auto& all = lessons();
-    const auto it = std::find_if(all.begin(), all.end(), [&](const LessonInfo& l) { return l.number == o.number; });
+    const auto it = std::find_if(all.begin(), all.end(), [&](const LessonInfo& l) { return l.number == number; });
     if (it == all.end())
-        throw Error(ErrorKind::Usage, "lesson " + std::to_string(o.number) + " does not exist; there are lessons 1 to " +
+        throw Error(ErrorKind::Usage, "lesson " + o.number + " does not exist; there are lessons 1 to " +
                                           std::to_string(all.size()) + " (vitrace lesson lists them)");
     Lesson l(stdout, !o.json);
     if (!o.json) std::printf("Lesson %d: %s\n\n", it->number, it->title);

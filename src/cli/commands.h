@@ -97,7 +97,7 @@ CLI::App* setup_attention(CLI::App& app, AttentionCommand& o);
 int run_attention(const AttentionCommand& o);
 
 struct LessonCommand {
-    int number = 0;  // 0: list the lessons
+    std::string number;  // empty: list the lessons; checked by run_lesson, which says what a lesson number is
     bool json = false;
 };
 CLI::App* setup_lesson(CLI::App& app, LessonCommand& o);

@@ -2,10 +2,12 @@
 //
 // main only wires the subcommands together and turns errors into one line on
 // stderr and an exit code (docs/cli.md).
+#include <algorithm>
 #include <cstdio>
 #include <new>
 
 #include "cli/commands.h"
+#include "core/names.h"
 
 using namespace vitrace;
 using namespace vitrace::cli;
@@ -24,6 +26,40 @@ std::string command_line(int argc, char** argv) {
         line += " " + (plain ? a : "'" + quoted + "'");
     }
     return line;
+}
+
+// Words the parser would reject with a message about something else: an
+// unknown subcommand ("A subcommand is required") or an unknown flag ("--image
+// is required"). Throws Error(Usage) with the nearest known word.
+void check_words(CLI::App& app, int argc, char** argv) {
+    if (argc < 2 || argv[1][0] == '-') return;  // --help, --version, or no subcommand: the parser says it
+    const std::string word = argv[1];
+    std::vector<std::string> subcommands;
+    CLI::App* sub = nullptr;
+    for (CLI::App* s : app.get_subcommands({})) {
+        subcommands.push_back(s->get_name());
+        if (s->get_name() == word) sub = s;
+    }
+    if (!sub) {
+        const std::string guess = did_you_mean(word, subcommands);
+        std::string all;
+        for (const std::string& n : subcommands) all += (all.empty() ? "" : ", ") + n;
+        throw Error(ErrorKind::Usage, "unknown subcommand '" + word + "'; " +
+                                          (guess.empty() ? "the subcommands: " : guess + " The subcommands: ") + all);
+    }
+    std::vector<std::string> flags = {"--help"};
+    for (const CLI::Option* o : sub->get_options())
+        for (const std::string& name : o->get_lnames()) flags.push_back("--" + name);
+    for (int i = 2; i < argc; i++) {
+        std::string a = argv[i];
+        if (a == "--") break;
+        if (!a.starts_with("--")) continue;
+        a = a.substr(0, a.find('='));
+        if (std::find(flags.begin(), flags.end(), a) != flags.end()) continue;
+        const std::string guess = did_you_mean(a, flags);
+        throw Error(ErrorKind::Usage, "vitrace " + word + " has no flag " + a + (guess.empty() ? "" : "; " + guess) +
+                                          " (vitrace " + word + " --help lists them)");
+    }
 }
 
 }  // namespace
@@ -55,6 +91,12 @@ int main(int argc, char** argv) {
     CLI::App* diff_cmd = setup_diff(app, diff);
     report.command = compare.command = command_line(argc, argv);
 
+    try {
+        check_words(app, argc, argv);
+    } catch (const Error& e) {
+        print_error(e.what());
+        return exit_code(e.kind);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::Success& e) {  // --help, --version

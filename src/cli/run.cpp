@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "cli/errors.h"
+#include "core/names.h"
 #include "cli/table.h"
 
 namespace vitrace::cli {
@@ -39,41 +40,14 @@ std::function<void(const Step&)> Progress::on_step() const {
     };
 }
 
-namespace {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); j++) row[j] = j;
-    for (size_t i = 1; i <= a.size(); i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); j++) {
-            const size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
-// The step names nearest to a pattern that matched nothing.
-std::vector<std::string> close_names(const std::string& pattern, const Trace& trace, size_t count = 3) {
-    std::vector<std::pair<size_t, std::string>> scored;
-    for (const Step& s : trace.steps()) scored.push_back({edit_distance(pattern, s.name), s.name});
-    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<std::string> out;
-    for (size_t i = 0; i < scored.size() && out.size() < count; i++) out.push_back(scored[i].second);
-    return out;
-}
-
-}  // namespace
-
 void warn_unmatched(const Trace& trace, const std::vector<std::string>& patterns, const std::string& flag) {
     const std::vector<std::string> unmatched = trace.unmatched_patterns();
     for (const std::string& p : patterns) {
         if (std::find(unmatched.begin(), unmatched.end(), p) == unmatched.end()) continue;
         std::string near;
-        for (const std::string& n : close_names(p, trace)) near += (near.empty() ? "" : ", ") + n;
+        std::vector<std::string> names;
+        for (const Step& s : trace.steps()) names.push_back(s.name);
+        for (const std::string& n : closest_names(p, names, 3)) near += (near.empty() ? "" : ", ") + n;
         print_warning(flag + " pattern '" + p + "' matches no step; close names: " + near);
     }
 }

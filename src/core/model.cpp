@@ -1,4 +1,5 @@
 #include "core/model.h"
+#include "core/names.h"
 
 #include <optional>
 
@@ -10,11 +11,17 @@
 namespace vitrace {
 
 ModelConfig find_model(std::string_view name) {
-    std::string known;
+    std::vector<std::string> names;
     for (const auto& m : builtin_models()) {
         if (m.name == name) return m;
-        known += (known.empty() ? "" : ", ") + m.name;
+        names.push_back(m.name);
     }
+    const std::string guess = did_you_mean(std::string(name), names);
+    if (!guess.empty())
+        throw Error(ErrorKind::Config, "unknown model '" + std::string(name) + "'; " + guess + " (vitrace models lists all " +
+                                           std::to_string(names.size()) + ")");
+    std::string known;
+    for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
     throw Error(ErrorKind::Config, "unknown model '" + std::string(name) + "'; known models: " + known);
 }
 

@@ -221,6 +221,18 @@ BOOST_AUTO_TEST_CASE(trace_help_lists_its_flags) {
 
 BOOST_AUTO_TEST_CASE(no_subcommand_is_a_usage_error) { check_error(run_vitrace(""), 2, "subcommand"); }
 
+// Typos: the nearest name, not a message about something else.
+BOOST_AUTO_TEST_CASE(typos_get_did_you_mean) {
+    check_error(run_vitrace("trce --model vit_shapes"), 2, "unknown subcommand 'trce'; did you mean trace?");
+    check_error(run_vitrace("trace --img data/images/ring.png --model vit_shapes"), 2,
+                "vitrace trace has no flag --img; did you mean --image?");
+    check_error(run_vitrace("shapes --modle vit_shapes"), 2, "did you mean --model?");
+    check_error(run_vitrace("shapes --model vit_bse_patch16_224"), 5,
+                "unknown model 'vit_bse_patch16_224'; did you mean vit_base_patch16_224?");
+    check_error(run_vitrace("lesson two"), 2, "lesson 'two': lessons are numbered, as in vitrace lesson 2; they are 1 images");
+    check_error(run_vitrace("lesson 99"), 2, "lesson 99 does not exist; there are lessons 1 to 18");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // The binary keeps the one list of built-in models; `models --json` and the
@@ -634,14 +646,16 @@ BOOST_AUTO_TEST_CASE(bad_model_configuration) {
 BOOST_AUTO_TEST_CASE(bad_flags) {
     const std::string tiny_image = kTiny + " --image " + quote(image);
     const std::vector<BadTrace> cases = {
-        {"unknown flag", tiny_image + " --frobnicate", 2, "--frobnicate"},
-        {"--values lots", tiny_image + " --values lots", 2, "lots"},
+        {"unknown flag", tiny_image + " --frobnicate", 2, "has no flag --frobnicate"},
         {"--mean with two numbers", tiny_image + " --mean 0.5,0.5", 2, "--mean"},
         {"no --image", kTiny, 2, "--image"},
     };
     for (const std::string command : {"trace", "report"})
         for (const BadTrace& c : cases)
             BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
+    check_trace_fails(*this, {"--values lots", tiny_image + " --values lots", 2, "lots"});
+    check_trace_fails(*this, {"report has no --values", tiny_image + " --values full", 2, "vitrace report has no flag --values"},
+                      "report");
 }
 
 BOOST_AUTO_TEST_CASE(unwritable_output) {
