@@ -68,19 +68,20 @@ int run_trace(const TraceCommand& o) {
     warn_unmatched(trace, steps_patterns, "--steps");
     warn_unmatched(trace, show_globs, "--show");
     const std::vector<Prediction>& top = run.top;
+    // Every slice is checked before anything is printed.
+    std::vector<std::pair<const Step*, std::vector<AxisRange>>> shown;
+    for (const Step& s : trace.steps())
+        for (const ShowPattern& pattern : show)
+            if (glob_match(pattern.glob, s.name)) {
+                shown.push_back({&s, slice_of(pattern, s)});
+                break;
+            }
 
     if (!o.quiet && !json_to_stdout) {
+        std::printf("%s\n", preprocessing_line(run.image, cfg.image_size()).c_str());
         if (show.empty()) {
             stats_table(trace).print(stdout);
         } else {
-            // Every slice is checked before anything is printed.
-            std::vector<std::pair<const Step*, std::vector<AxisRange>>> shown;
-            for (const Step& s : trace.steps())
-                for (const ShowPattern& pattern : show)
-                    if (glob_match(pattern.glob, s.name)) {
-                        shown.push_back({&s, slice_of(pattern, s)});
-                        break;
-                    }
             for (const auto& [s, view] : shown) print_step_values(stdout, *s, 8, view, o.show_all ? 0 : kShowLimit);
         }
     }

@@ -138,12 +138,12 @@ ValuesMode Trace::mode_for(const std::string& name, Role role) {
 }
 
 void Trace::record(const StepAt& at, std::string_view op, const Tensor& t,
-                   std::initializer_list<std::string_view> dims, std::source_location source) {
-    record(at, op, t, std::vector<std::string>(dims.begin(), dims.end()), source);
+                   std::initializer_list<std::string_view> dims, const char* file, int line) {
+    record(at, op, t, std::vector<std::string>(dims.begin(), dims.end()), file, line);
 }
 
 void Trace::record(const StepAt& at, std::string_view op, const Tensor& t, const std::vector<std::string>& dims,
-                   std::source_location source) {
+                   const char* file, int line) {
     const auto now = std::chrono::steady_clock::now();
     Step s;
     s.name = step_name(at);
@@ -157,7 +157,7 @@ void Trace::record(const StepAt& at, std::string_view op, const Tensor& t, const
     s.dims = dims;
     s.macs = take_macs();
     s.time_ms = std::chrono::duration<double, std::milli>(now - last_).count();
-    s.source = source;
+    s.source = {file, line};
     s.computed = t.has_data();
     s.values_mode = mode_for(s.name, at.role);  // also in shape-only runs, which estimate what a real run keeps
     if (s.computed) {

@@ -11,7 +11,6 @@
 #include <chrono>
 #include <functional>
 #include <initializer_list>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +36,13 @@ struct Stats {
 // One pass over the values: min, max, mean, std and the count of non-finite values.
 Stats compute_stats(const float* x, int64_t n);
 
+// A place in vitrace's source: the file as the compiler named it, and the line.
+// (std::source_location would do, but clang 14, which builds the fuzzers, lacks it.)
+struct SourcePlace {
+    const char* file = "";
+    int line = 0;
+};
+
 struct Step {
     int index = 0;
     std::string name;               // timm module path, e.g. "blocks.3.attn.softmax"
@@ -51,7 +57,7 @@ struct Step {
                                     // always none in shape-only runs
     int64_t macs = 0;               // multiply-adds this step performed
     double time_ms = 0;             // wall time since the previous step was recorded
-    std::source_location source;    // the trace.record call in vitrace's source that recorded it
+    SourcePlace source;             // the trace.record call in vitrace's source that recorded it
 };
 
 struct TraceOptions {
@@ -74,12 +80,12 @@ public:
     explicit Trace(TraceOptions options = {});
 
     // Records `t` as the next step, named after `at`. `dims` names every axis of t.
-    // `source` is the call site, which the step keeps.
+    // `file` and `line` are the call site's, which the step keeps.
     void record(const StepAt& at, std::string_view op, const Tensor& t,
-                std::initializer_list<std::string_view> dims,
-                std::source_location source = std::source_location::current());
+                std::initializer_list<std::string_view> dims, const char* file = __builtin_FILE(),
+                int line = __builtin_LINE());
     void record(const StepAt& at, std::string_view op, const Tensor& t, const std::vector<std::string>& dims,
-                std::source_location source = std::source_location::current());
+                const char* file = __builtin_FILE(), int line = __builtin_LINE());
 
     const std::vector<Step>& steps() const { return steps_; }
     const Step* find(std::string_view name) const;

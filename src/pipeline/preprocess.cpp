@@ -11,6 +11,22 @@ CropBox centre_square(int width, int height) {
     return {(width - side) / 2, (height - side) / 2, side};
 }
 
+std::string resize_filter(int side, int S) { return side > S ? "mitchell" : side < S ? "catmull-rom" : "none"; }
+
+std::string preprocessing_line(const DecodedImage& img, int S) {
+    const auto size = [](int w, int h) { return std::to_string(w) + "x" + std::to_string(h); };
+    if (img.width == S && img.height == S) return "input: " + size(S, S) + ", the model's size: used as it is";
+    const CropBox box = centre_square(img.width, img.height);
+    std::string line = "input: " + size(img.width, img.height);
+    if (img.width != img.height) line += " -> centre " + size(box.side, box.side);
+    line += " -> " + size(S, S);
+    if (box.side == S) return line;
+    char factor[32];
+    std::snprintf(factor, sizeof factor, "%.1fx", box.side > S ? (double)box.side / S : (double)S / box.side);
+    return line + (box.side > S ? " (shrunk " + std::string(factor) + ", Mitchell filter)"
+                                : " (enlarged " + std::string(factor) + ", Catmull-Rom filter)");
+}
+
 nlohmann::ordered_json input_json(const std::string& path, const DecodedImage& img, int S,
                                   const Normalization& norm) {
     const bool untouched = img.width == S && img.height == S;
@@ -19,7 +35,7 @@ nlohmann::ordered_json input_json(const std::string& path, const DecodedImage& i
         ? nlohmann::ordered_json{{"method", "none"}}
         : nlohmann::ordered_json{{"method", "centre_crop_resize"},
                                  {"crop", {{"x", box.x0}, {"y", box.y0}, {"side", box.side}}},
-                                 {"filter", "stb_image_resize default"}};
+                                 {"filter", resize_filter(box.side, S) + " (stb_image_resize)"}};
     return {{"path", path},
             {"format", img.format},
             {"original_size", {{"width", img.width}, {"height", img.height}}},

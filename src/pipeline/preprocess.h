@@ -4,7 +4,8 @@
 //                                         RGBA and palette images become RGB; alpha is dropped)
 //   input.resize     [S, S, rgb]          unchanged when the image is already S×S; otherwise
 //                                         the centred square of side min(h, w) is cut out and
-//                                         resized to S×S with stb_image_resize
+//                                         resized to S×S with stb_image_resize (its Mitchell
+//                                         filter to shrink, Catmull-Rom to enlarge)
 //   input.scale      [rgb, S, S]          divided by 255, channels first (as torchvision's ToTensor)
 //   input.normalize  [rgb, S, S]          (x - mean[c]) / std[c]
 #pragma once
@@ -31,6 +32,14 @@ struct CropBox {
     int x0 = 0, y0 = 0, side = 0;
 };
 CropBox centre_square(int width, int height);
+
+// stb_image_resize's filter for a square of `side` made S: "mitchell" to
+// shrink, "catmull-rom" to enlarge, "none" when it stays.
+std::string resize_filter(int side, int S);
+
+// What preprocessing did to the image, in one line for people:
+// "input: 300x200 -> centre 200x200 -> 64x64 (shrunk 3.1x, Mitchell filter)".
+std::string preprocessing_line(const DecodedImage& img, int S);
 
 // The "input" object of the JSON trace: file, size and preprocessing applied.
 nlohmann::ordered_json input_json(const std::string& path, const DecodedImage& img, int S,

@@ -68,10 +68,10 @@ std::vector<std::string> group_of(const Step& s) {
 
 }  // namespace
 
-nlohmann::ordered_json Sources::locate(const std::source_location& where) {
-    const std::string file = repository_path(where.file_name());
+nlohmann::ordered_json Sources::locate(const SourcePlace& where) {
+    const std::string file = repository_path(where.file);
     const std::vector<std::string_view>* lines = source_lines(file);
-    const int line = static_cast<int>(where.line());
+    const int line = where.line;
     if (!lines || line < 1 || line > (int)lines->size()) return nullptr;
     // Up from the call to the definition's first line, down to its closing brace.
     int first = line - 1;

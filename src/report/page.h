@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdio>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -27,7 +26,7 @@ class Sources {
 public:
     // {file, line, function} for the trace.record call at `where`, or null
     // when its file is not among the embedded sources.
-    nlohmann::ordered_json locate(const std::source_location& where);
+    nlohmann::ordered_json locate(const SourcePlace& where);
     const nlohmann::ordered_json& json() const { return functions_; }
 
 private:

@@ -469,6 +469,22 @@ BOOST_AUTO_TEST_CASE(show_summarises_large_steps_and_takes_slices) {
     }
 }
 
+// The first printed line says what preprocessing did; the JSON names the filter.
+BOOST_AUTO_TEST_CASE(preprocessing_is_said_above_the_table) {
+    const std::string out = path("t.json");
+    const RunResult crop = run_vitrace("trace " + kTiny + " --image " + quote(image) + " -o " + quote(out));
+    require_success(crop);
+    BOOST_CHECK_EQUAL(lines_of(crop.out).at(0), "input: 48x40 -> centre 40x40 -> 32x32 (shrunk 1.2x, Mitchell filter)");
+    BOOST_CHECK_EQUAL(parse_json(read_bytes(out), out)["input"]["preprocessing"]["resize"]["filter"], "mitchell (stb_image_resize)");
+    write_bytes(path("tiny.png"), png_bytes(7, 13));
+    const RunResult blown_up = run_vitrace("trace " + kTiny + " --image " + quote(path("tiny.png")) + " --show head");
+    require_success(blown_up);
+    BOOST_CHECK_EQUAL(lines_of(blown_up.out).at(0), "input: 7x13 -> centre 7x7 -> 32x32 (enlarged 4.6x, Catmull-Rom filter)");
+    write_bytes(path("exact.png"), png_bytes(32, 32));
+    const RunResult exact = run_vitrace("trace " + kTiny + " --image " + quote(path("exact.png")));
+    BOOST_CHECK_EQUAL(lines_of(exact.out).at(0), "input: 32x32, the model's size: used as it is");
+}
+
 BOOST_AUTO_TEST_CASE(flags_that_would_do_nothing_warn_by_their_own_name) {
     const std::string args = "trace " + kTiny + " --image " + quote(image);
     const RunResult steps = run_vitrace(args + " --steps 'blocks.0.*' -q");

@@ -8,9 +8,11 @@ namespace vitrace::cli {
 
 void lesson_01(Lesson& l) {
     l.say("A picture is a grid of pixels, and each pixel is three numbers from 0 to 255: red, green and "
-          "blue. To a model it is a tensor. Before the first layer, vitrace does what torchvision's "
-          "transforms do: decode the file, resize it to the model's input size S, scale the values to "
-          "[0, 1], put the channels first, and normalise each channel with a mean and a standard deviation.");
+          "blue. To a model it is a tensor. Before the first layer, vitrace takes the steps of torchvision's "
+          "transforms: decode the file, cut the centred square and resize it to the model's input size S, "
+          "scale the values to [0, 1], put the channels first, and normalise each channel with a mean and a "
+          "standard deviation. The resize filter is vitrace's own, not torchvision's: lessons/01-images.md "
+          "says how they differ.");
     l.command(trace_command("'input.*'"));
     l.run(kSmallVit);
     l.line();
