@@ -10,30 +10,12 @@ namespace vitrace::cli {
 
 namespace {
 
-std::string sci(double v) {
-    if (std::isinf(v)) return "inf";
-    if (v == 0) return "0";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2e", v);
-    return buf;
-}
-
-std::string shape_with_dims(const Shape& shape, const std::vector<std::string>& dims) {
-    std::string out = "[";
-    for (size_t d = 0; d < shape.size(); d++) {
-        if (d) out += ", ";
-        if (d < dims.size()) out += dims[d] + "=";
-        out += std::to_string(shape[d]);
-    }
-    return out + "]";
-}
-
 // The table's last column: how the step compares.
 std::string verdict(const StepDiff& d) {
     switch (d.status) {
         case DiffStatus::Compared: return d.within ? "ok" : "DIVERGES";
         case DiffStatus::ShapeMismatch:
-            return "SHAPE: A " + shape_with_dims(d.shape_a, d.dims) + ", B " + shape_with_dims(d.shape_b, d.dims);
+            return "SHAPE: A " + multi_index_str(d.shape_a, d.dims) + ", B " + multi_index_str(d.shape_b, d.dims);
         case DiffStatus::NoValues: return "no values in one of them";
         case DiffStatus::OnlyInA: return d.unseen.empty() ? "only in A" : "only in A; B could not see it: " + d.unseen;
         case DiffStatus::OnlyInB: return d.unseen.empty() ? "only in B" : "only in B; A could not see it: " + d.unseen;
@@ -134,8 +116,8 @@ int run_diff(const DiffCommand& o) {
         const bool compared = d.status == DiffStatus::Compared;
         char cosine[32];
         std::snprintf(cosine, sizeof cosine, "%.6f", d.cosine);
-        t.rows.push_back({r.first_divergence == i ? ">>" : "", d.name, d.op, compared ? sci(d.max_abs) : "",
-                          compared ? sci(d.max_rel) : "", compared ? sci(d.mean_abs) : "", compared ? cosine : "",
+        t.rows.push_back({r.first_divergence == i ? ">>" : "", d.name, d.op, compared ? difference_str(d.max_abs) : "",
+                          compared ? difference_str(d.max_rel) : "", compared ? difference_str(d.mean_abs) : "", compared ? cosine : "",
                           verdict(d)});
     }
     t.print(text);
@@ -146,7 +128,7 @@ int run_diff(const DiffCommand& o) {
         const StepDiff& d = r.steps[*r.first_divergence];
         std::fprintf(text, "%d diverge\nfirst divergence: %s (%s)", r.diverged, d.name.c_str(), d.op.c_str());
         if (d.status == DiffStatus::Compared)
-            std::fprintf(text, ", max |a-b| %s, first beyond the tolerance at %s", sci(d.max_abs).c_str(),
+            std::fprintf(text, ", max |a-b| %s, first beyond the tolerance at %s", difference_str(d.max_abs).c_str(),
                          multi_index_str(d.first_beyond, d.dims).c_str());
         std::fprintf(text, "\n");
         if (!d.hint.empty()) std::fprintf(text, "hint: %s\n", d.hint.c_str());

@@ -18,6 +18,14 @@ const char* diff_status_name(DiffStatus s) {
     return "compared";
 }
 
+std::string difference_str(double v) {
+    if (std::isinf(v)) return "inf";
+    if (v == 0) return "0";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2e", v);
+    return buf;
+}
+
 std::string multi_index_str(const std::vector<int64_t>& index, const std::vector<std::string>& dims) {
     std::string out = "[";
     for (size_t d = 0; d < index.size(); d++) {
@@ -150,12 +158,6 @@ std::string family_of(const nlohmann::json& model) {
                                                                                          : "";
 }
 
-std::string sci(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2e", v);
-    return buf;
-}
-
 // A first divergence in a step without a pitfall of its own (a matmul, an add)
 // usually has its cause earlier, in a step whose difference is still within
 // the tolerance but has grown the most over the steps before it (measured from
@@ -188,7 +190,7 @@ void explain_first_divergence(DiffResult& r) {
             char times[32];
             std::snprintf(times, sizeof times, "%.1fx", best);
             first.hint = "the difference grows most at " + d.name + " (" + d.op + "), still within the tolerance: " +
-                         sci(d.max_abs) + ", " + times + " the largest before it" + (why.empty() ? "" : "; " + why);
+                         difference_str(d.max_abs) + ", " + times + " the largest before it" + (why.empty() ? "" : "; " + why);
         }
     }
     if (!hidden.empty()) {

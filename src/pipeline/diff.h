@@ -48,7 +48,10 @@ struct DiffResult {
 // Error(Input) when the two have no step in common.
 DiffResult diff_traces(const TraceFile& a, const TraceFile& b, double tolerance);
 
-// "[heads=3, N=0, N=17]"
+// A difference as the table prints it: "2.59e-04", "0", "inf".
+std::string difference_str(double v);
+
+// "[heads=3, N=0, N=17]": an index, or a shape, with the dimension names
 std::string multi_index_str(const std::vector<int64_t>& index, const std::vector<std::string>& dims);
 
 }  // namespace vitrace
