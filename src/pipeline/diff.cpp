@@ -213,7 +213,8 @@ DiffResult diff_traces(const TraceFile& a, const TraceFile& b, double tolerance)
     int common = 0;
     for (size_t i = 0; i < a.steps().size(); i++) {
         const TraceFile::StepInfo& sa = a.steps()[i];
-        StepDiff d{sa.name, sa.op, sa.dims, sa.shape, {}, DiffStatus::OnlyInA};
+        StepDiff d;
+        d.name = sa.name, d.op = sa.op, d.dims = sa.dims, d.shape_a = sa.shape, d.status = DiffStatus::OnlyInA;
         const TraceFile::StepInfo* sb = b.find(sa.name);
         if (!sb) {
             d.unseen = b.unseen_reason(sa.name);
@@ -251,8 +252,10 @@ DiffResult diff_traces(const TraceFile& a, const TraceFile& b, double tolerance)
     }
     for (const TraceFile::StepInfo& sb : b.steps())
         if (!a.find(sb.name)) {
-            r.steps.push_back({sb.name, sb.op, sb.dims, {}, sb.shape, DiffStatus::OnlyInB});
-            r.steps.back().unseen = a.unseen_reason(sb.name);
+            StepDiff d;
+            d.name = sb.name, d.op = sb.op, d.dims = sb.dims, d.shape_b = sb.shape, d.status = DiffStatus::OnlyInB;
+            d.unseen = a.unseen_reason(sb.name);
+            r.steps.push_back(std::move(d));
         }
     if (r.first_divergence) explain_first_divergence(r);
     if (common == 0)
