@@ -69,12 +69,7 @@ function drawLayerCostBars() {
     ctx.fillStyle = MUTED;
     ctx.fillText(humanCount(v), left - 6, yOf(v));
   }
-  ctx.save();
-  ctx.translate(14, top + plotH / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = 'center';
-  ctx.fillText('MACs per layer', 0, 0);
-  ctx.restore();
+  drawVerticalText(ctx, 'MACs per layer', 14, top + plotH / 2);
   let x = left;
   const hits = [];
   models.forEach(model => {
@@ -186,12 +181,7 @@ function drawGrowthCurves() {
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
   ctx.fillText('image side, pixels', left + plotW / 2, top + plotH + 24);
-  ctx.save();
-  ctx.translate(14, top + plotH / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textBaseline = 'middle';
-  ctx.fillText('MACs', 0, 0);
-  ctx.restore();
+  drawVerticalText(ctx, 'MACs', 14, top + plotH / 2);
   const hits = [];
   growth.forEach((g, i) => {
     const colour = MODEL_COLOURS[i % MODEL_COLOURS.length];

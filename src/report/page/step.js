@@ -243,15 +243,9 @@ function drawMapAxes(ctx, step, box, slice) {
     ctx.textBaseline = 'bottom';
     ctx.fillText(spanText(rowAxis, slice.rows - 1).split('–').pop(), box.x - 4, box.y + box.h);
   }
-  ctx.save();
-  ctx.translate(box.x - 30, box.y + box.h / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
   ctx.fillStyle = INK;
   ctx.font = FONT;
-  ctx.fillText(rowAxis >= 0 ? `rows: ${axisLabel(step, rowAxis)} →` : 'one row', 0, 0);
-  ctx.restore();
+  drawVerticalText(ctx, rowAxis >= 0 ? `rows: ${axisLabel(step, rowAxis)} →` : 'one row', box.x - 30, box.y + box.h / 2);
   ctx.textAlign = 'left';
   ctx.textBaseline = 'alphabetic';
 }
@@ -408,13 +402,7 @@ function drawStepHistogram() {
   ctx.fillText(withCommas(most), left - 4, top);
   ctx.textBaseline = 'bottom';
   ctx.fillText('0', left - 4, top + h);
-  ctx.save();
-  ctx.translate(12, top + h / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
-  ctx.fillText('count', 0, 0);
-  ctx.restore();
+  drawVerticalText(ctx, 'count', 12, top + h / 2);
   const what = v.kind === 'pooled' ? `the ${withCommas(total)} block means the page holds` : `all ${withCommas(total)} values`;
   setText('step-histogram-caption', `Histogram of ${what}, ${bins} bins.`);
 }

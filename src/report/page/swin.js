@@ -96,16 +96,7 @@ function drawWindowGrid() {
     ctx.fillStyle = windowTint(map[i], shift ? 0.38 : 0.2);
     ctx.fillRect(x + (i % H) * cell, y + Math.floor(i / H) * cell, cell + 0.5, cell + 0.5);
   }
-  if (cell >= 4) {
-    ctx.strokeStyle = 'rgba(255,255,255,0.35)';
-    ctx.lineWidth = 1;
-    ctx.beginPath();
-    for (let k = 1; k < H; k++) {
-      ctx.moveTo(x + k * cell, y); ctx.lineTo(x + k * cell, y + SWIN_SIZE);
-      ctx.moveTo(x, y + k * cell); ctx.lineTo(x + SWIN_SIZE, y + k * cell);
-    }
-    ctx.stroke();
-  }
+  if (cell >= 4) drawGridLines(ctx, H, x, y, SWIN_SIZE, 'rgba(255,255,255,0.35)', 1);
   strokeWindowBorders(ctx, H, (r, c) => map[r * H + c], x, y, SWIN_SIZE, '#ffffff', 2.5);
   // Window numbers, on every piece big enough to hold one.
   ctx.font = FONT_BOLD;
@@ -187,11 +178,7 @@ function ttAxes(ctx, T, x, y, size, title, subtitle) {
   ctx.font = FONT_SMALL;
   ctx.textAlign = 'center';
   ctx.fillText(`key token (0–${T - 1}) →`, x + size / 2, y - 5);
-  ctx.save();
-  ctx.translate(x - 10, y + size / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.fillText(`query token (0–${T - 1}) →`, 0, 0);
-  ctx.restore();
+  drawVerticalText(ctx, `query token (0–${T - 1}) →`, x - 10, y + size / 2);
   ctx.textAlign = 'left';
 }
 
@@ -313,16 +300,7 @@ function drawGridHalving() {
     drawInput(ctx, x, y, side);
     ctx.fillStyle = 'rgba(255,255,255,0.35)';
     ctx.fillRect(x, y, side, side);
-    if (cell >= 2) {
-      ctx.strokeStyle = 'rgba(31,35,40,0.45)';
-      ctx.lineWidth = 0.5;
-      ctx.beginPath();
-      for (let k = 1; k < H; k++) {
-        ctx.moveTo(x + k * cell, y); ctx.lineTo(x + k * cell, y + side);
-        ctx.moveTo(x, y + k * cell); ctx.lineTo(x + side, y + k * cell);
-      }
-      ctx.stroke();
-    }
+    if (cell >= 2) drawGridLines(ctx, H, x, y, side, 'rgba(31,35,40,0.45)', 0.5);
     strokeWindowBorders(ctx, H, (r, c) => windowOfCell(H, stage.window, 0, r, c).window, x, y, side,
                         s === swin.stage ? QUERY_COLOUR : '#0969da', 2);
     ctx.fillStyle = INK;

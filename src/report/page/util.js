@@ -347,6 +347,30 @@ function fitText(ctx, text, x, y, maxWidth, weight) {
 }
 
 // A picture's title, bold, on its first line; maxWidth keeps it inside the canvas.
+// Text read bottom to top, centred on (x, y): the label of a vertical axis.
+function drawVerticalText(ctx, text, x, y) {
+  ctx.save();
+  ctx.translate(x, y);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(text, 0, 0);
+  ctx.restore();
+}
+
+// The lines between the cells of an n x n grid over the square at (x, y).
+function drawGridLines(ctx, n, x, y, side, colour, width) {
+  const cell = side / n;
+  ctx.strokeStyle = colour;
+  ctx.lineWidth = width;
+  ctx.beginPath();
+  for (let k = 1; k < n; k++) {
+    ctx.moveTo(x + k * cell, y); ctx.lineTo(x + k * cell, y + side);
+    ctx.moveTo(x, y + k * cell); ctx.lineTo(x + side, y + k * cell);
+  }
+  ctx.stroke();
+}
+
 function drawTitle(ctx, text, x, y, maxWidth) {
   ctx.fillStyle = INK;
   ctx.textBaseline = 'top';

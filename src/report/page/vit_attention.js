@@ -247,12 +247,7 @@ function drawPerHeadChart(canvas, values, title, yLabel, ceiling) {
   const every = Math.ceil(layers / 12);
   for (let l = 0; l < layers; l += every) ctx.fillText(String(l), xOf(l, 0, 1), top + plotH + 4);
   ctx.fillText('block', left + plotW / 2, top + plotH + 20);
-  ctx.save();
-  ctx.translate(14, top + plotH / 2);
-  ctx.rotate(-Math.PI / 2);
-  ctx.textBaseline = 'middle';
-  ctx.fillText(yLabel, 0, 0);
-  ctx.restore();
+  drawVerticalText(ctx, yLabel, 14, top + plotH / 2);
   if (ceiling) {
     ctx.strokeStyle = '#cf222e';
     ctx.setLineDash([5, 4]);
