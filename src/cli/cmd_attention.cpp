@@ -63,7 +63,7 @@ void global_pictures(const ModelConfig& cfg, const Trace& t, const AttentionComm
     w.write("input.png", base, "the input as the model saw it (" + std::to_string(S) + "x" + std::to_string(S) +
                                    "), enlarged");
 
-    // timm: blocks.L.attn.softmax [heads, N, N]; row 0 is the cls token's query
+    // timm: blocks.L.attn.softmax [heads, N_q, N_k]; row 0 is the cls token's query
     const Step& attn = need(t, layer.scope(Role::Softmax));
     const int64_t N = attn.shape.back();
     std::vector<Picture> pictures;
@@ -136,7 +136,7 @@ void windowed_pictures(const ModelConfig& cfg, const Trace& t, const AttentionCo
         w.write("swin_query_" + tag + "_shifted.png", overlay(base, shifted.data(), H, H),
                 "stage " + std::to_string(s) + ", block 1 (windows shifted by " + std::to_string(shift) + "), " + who +
                     ": its window now spans the regular windows' borders");
-        const Step& mask = need(t, block1(Role::Mask));  // [nW, T, T]
+        const Step& mask = need(t, block1(Role::Mask));  // [nW, T_q, T_k]
         const int T = M * M, nWx = H / M;
         std::vector<Picture> windows;
         for (int win = 0; win < nWx * nWx; win++)
@@ -155,7 +155,7 @@ void windowed_pictures(const ModelConfig& cfg, const Trace& t, const AttentionCo
             heat_map(index.values.data(), T, T, 0.0f, (float)((2 * M - 1) * (2 * M - 1) - 1), enlarge_factor(T)),
             "stage " + std::to_string(s) + ": the relative position index [" + std::to_string(T) + ", " + std::to_string(T) +
                 "], dark = 0 to bright = " + std::to_string((2 * M - 1) * (2 * M - 1) - 1));
-    const Step& bias = need(t, block0(Role::PositionBias));  // [heads, T, T]
+    const Step& bias = need(t, block0(Role::PositionBias));  // [heads, T_q, T_k]
     const float* b = &bias.values[(size_t)h * T * T];
     const auto [lo, hi] = std::minmax_element(b, b + T * T);
     w.write("swin_relative_position_bias_" + tag + "_head" + std::to_string(h) + ".png",

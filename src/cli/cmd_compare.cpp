@@ -150,7 +150,7 @@ int run_compare(const CompareCommand& o) {
     std::FILE* text = o.json && *o.json == "-" ? stderr : stdout;
     std::fprintf(text, "%s (global attention) against %s (windowed attention), %dx%d input\n\n", vit.name.c_str(),
                  swin.name.c_str(), S, S);
-    Table t{{"model", "layer", "blocks", "tokens", "channels", "heads", "attention matrices", "scores/block",
+    Table t{{"model", "layer", "blocks", "tokens", "C", "heads", "matrices", "scores/block",
              "projections", "attention", "MLP", "other", "total"},
             {false, false, true, true, true, true, true, true, true, true, true, true, true},
             {}};

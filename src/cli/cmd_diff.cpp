@@ -110,7 +110,8 @@ int run_diff(const DiffCommand& o) {
                  o.b.c_str(), b.kind(), b.steps().size());
     Table t{{"", "step", "op", "max |a-b|", "max rel", "mean |a-b|", "cosine", ""},
             {false, false, false, true, true, true, true, false},
-            {}};
+            {},
+            1};
     for (size_t i = 0; i < r.steps.size(); i++) {
         const StepDiff& d = r.steps[i];
         const bool compared = d.status == DiffStatus::Compared;

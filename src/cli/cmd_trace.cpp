@@ -31,6 +31,8 @@ CLI::App* setup_trace(CLI::App& app, TraceCommand& o) {
                     "slice over its axes: 'blocks.0.attn.softmax[0, 0, :8]' (heads 0, query 0, keys 0-7)");
     cmd->add_flag("--show-all", o.show_all,
                   "Print every value of the --show steps; without it a step of more than 2000 values prints its corners");
+    cmd->add_flag("--wide", o.wide, "One line per step in the table, however long (by default lines keep to about 120 "
+                                    "columns: a long step name stands on its own line)");
     cmd->add_flag("-q,--quiet", o.quiet, "Print no table");
     return cmd;
 }
@@ -80,7 +82,7 @@ int run_trace(const TraceCommand& o) {
     if (!o.quiet && !json_to_stdout) {
         std::printf("%s\n", preprocessing_line(run.image, cfg.image_size()).c_str());
         if (show.empty()) {
-            stats_table(trace).print(stdout);
+            stats_table(trace).print(stdout, o.wide ? 0 : kTableWidth);
         } else {
             for (const auto& [s, view] : shown) print_step_values(stdout, *s, 8, view, o.show_all ? 0 : kShowLimit);
         }
@@ -102,6 +104,12 @@ int run_trace(const TraceCommand& o) {
 CLI::App* setup_shapes(CLI::App& app, ShapesCommand& o) {
     CLI::App* cmd = app.add_subcommand("shapes", "Print every step's shape and MACs without computing anything");
     add_model_options(*cmd, o.model);
+    cmd->add_option("--steps", o.steps, "Comma-separated globs: print only these steps ('blocks.0.*,*.softmax')");
+    cmd->add_option("--blocks", o.blocks,
+                    "all: every block; first: one block of each kind, with a line saying which blocks repeat it")
+        ->check(CLI::IsMember({"all", "first"}))
+        ->capture_default_str();
+    cmd->add_flag("--wide", o.wide, "One line per step, however long (by default lines keep to about 120 columns)");
     return cmd;
 }
 
@@ -113,11 +121,16 @@ int run_shapes(const ShapesCommand& o) {
     const Tensor x = Tensor::shape_only({3, S, S});
     trace.record(StepAt{Role::InputNormalize}, "normalize", x, {"rgb", "img_h", "img_w"});
     forward(m, x, trace);
-    shapes_table(trace).print(stdout);
+    const std::vector<std::string> globs = split_commas(o.steps);
+    warn_unmatched(trace, globs, "--steps");
+    const Table table = shapes_table(trace, globs, o.blocks == "first");
+    table.print(stdout, o.wide ? 0 : kTableWidth);
     int64_t macs = 0;
     for (const Step& s : trace.steps()) macs += s.macs;
-    std::printf("%s: %zu steps, %s parameters, %s multiply-adds per image\n", cfg.name.c_str(),
-                trace.steps().size(), human_count((double)param_count(cfg)).c_str(), human_count((double)macs).c_str());
+    std::string shown;
+    if (table.rows.size() < trace.steps().size()) shown = " (" + std::to_string(table.rows.size()) + " shown)";
+    std::printf("%s: %zu steps%s, %s parameters, %s multiply-adds per image\n", cfg.name.c_str(), trace.steps().size(),
+                shown.c_str(), human_count((double)param_count(cfg)).c_str(), human_count((double)macs).c_str());
     return 0;
 }
 

@@ -21,6 +21,7 @@ struct TraceCommand {
     std::string steps;
     std::string show;
     bool show_all = false;  // --show prints every value, however many
+    bool wide = false;      // one line per step in the table, however long
     bool quiet = false;
 };
 CLI::App* setup_trace(CLI::App& app, TraceCommand& o);
@@ -50,6 +51,9 @@ int run_diff(const DiffCommand& o);
 
 struct ShapesCommand {
     ModelOptions model;
+    std::string steps;            // comma-separated globs: only these steps
+    std::string blocks = "all";   // "first": one block of each kind, and how many repeat
+    bool wide = false;            // one line per step, however long
 };
 CLI::App* setup_shapes(CLI::App& app, ShapesCommand& o);
 int run_shapes(const ShapesCommand& o);

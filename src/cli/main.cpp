@@ -60,6 +60,15 @@ void check_words(CLI::App& app, int argc, char** argv) {
         throw Error(ErrorKind::Usage, "vitrace " + word + " has no flag " + a + (guess.empty() ? "" : "; " + guess) +
                                           " (vitrace " + word + " --help lists them)");
     }
+    // Several images after --image: one run takes one image; say how to run several.
+    for (int i = 2; i + 2 < argc; i++) {
+        if (std::string(argv[i]) != "--image" || argv[i + 2][0] == '-') continue;
+        std::string images = argv[i + 1];
+        for (int j = i + 2; j < argc && argv[j][0] != '-'; j++) images += std::string(" ") + argv[j];
+        throw Error(ErrorKind::Usage, "--image takes one image, and got several (" + images +
+                                          "); run once per image, for example: for f in " + images +
+                                          "; do vitrace " + word + " --image \"$f\" ...; done");
+    }
 }
 
 }  // namespace

@@ -41,12 +41,11 @@ std::function<void(const Step&)> Progress::on_step() const {
 }
 
 void warn_unmatched(const Trace& trace, const std::vector<std::string>& patterns, const std::string& flag) {
-    const std::vector<std::string> unmatched = trace.unmatched_patterns();
+    std::vector<std::string> names;
+    for (const Step& s : trace.steps()) names.push_back(s.name);
     for (const std::string& p : patterns) {
-        if (std::find(unmatched.begin(), unmatched.end(), p) == unmatched.end()) continue;
+        if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return glob_match(p, n); })) continue;
         std::string near;
-        std::vector<std::string> names;
-        for (const Step& s : trace.steps()) names.push_back(s.name);
         for (const std::string& n : closest_names(p, names, 3)) near += (near.empty() ? "" : ", ") + n;
         print_warning(flag + " pattern '" + p + "' matches no step; close names: " + near);
     }

@@ -101,7 +101,7 @@ void weighted_sum(Tensor& out, const Tensor& attn, const Tensor& qkvh) {
     const float* v = qkvh.ptr() + 2 * BH * T * head_dim;
 #pragma omp parallel for schedule(dynamic)
     for (int64_t bh = 0; bh < BH; bh++) {
-        // out[bh] = attn[bh] · v[bh]: [T, T] · [T, head_dim]
+        // out[bh] = attn[bh] · v[bh]: [T_q, T_k] · [T, head_dim]
         matmul_nn(&out[bh * T * head_dim], &attn[bh * T * T], v + bh * T * head_dim,
                   static_cast<int>(T), static_cast<int>(head_dim), static_cast<int>(T));
     }
@@ -139,7 +139,9 @@ void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const
     };
     std::vector<std::string> split_dims = {"qkv"};
     for (const std::string& d : dims({"heads", T, "head_dim"})) split_dims.push_back(d);
-    const std::vector<std::string> score_dims = dims({"heads", T, T});
+    // An attention matrix's rows are queries and its columns keys: [heads, N_q, N_k]
+    const std::string Tq = T + "_q", Tk = T + "_k";
+    const std::vector<std::string> score_dims = dims({"heads", Tq, Tk});
     const float scale = 1.0f / std::sqrt(static_cast<float>(x.dim(-1) / heads));
 
     // timm: qkv = self.qkv(x).reshape(B, N, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
@@ -158,15 +160,15 @@ void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const
         // timm: attn = attn + self._get_rel_pos_bias()
         trace.record(at(Role::BiasTable), "parameter", *window->bias_table, {"relative_positions", "heads"});
         relative_position_index(t.index, window->M);
-        trace.record(at(Role::PositionIndex), "relative_position_index", t.index, {T, T});
+        trace.record(at(Role::PositionIndex), "relative_position_index", t.index, {Tq, Tk});
         relative_position_bias(t.bias, *window->bias_table, t.index);
-        trace.record(at(Role::PositionBias), "gather", t.bias, {"heads", T, T});
+        trace.record(at(Role::PositionBias), "gather", t.bias, {"heads", Tq, Tk});
         add_relative_position_bias(t.attn, t.bias);
         trace.record(at(Role::AddPositionBias), "add", t.attn, score_dims);
         if (window->shift > 0) {
             // timm: attn = attn.view(-1, nW, heads, T, T) + mask.unsqueeze(1).unsqueeze(0)
             shifted_window_mask(t.mask, window->H, window->W, window->M, window->shift);
-            trace.record(at(Role::Mask), "shifted_window_mask", t.mask, {"windows", T, T});
+            trace.record(at(Role::Mask), "shifted_window_mask", t.mask, {"windows", Tq, Tk});
             add_attention_mask(t.attn, t.mask);
             trace.record(at(Role::AddMask), "add", t.attn, score_dims);
         }

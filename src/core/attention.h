@@ -10,10 +10,10 @@
 // The steps, in timm's order (multi_head_attention runs them all):
 //   qkv = x·Wᵀ + b                  [B, T, 3C]
 //   split_heads                     [3, B, heads, T, head_dim]     (q, k, v)
-//   scores = q·kᵀ                   [B, heads, T, T]
+//   scores = q·kᵀ                   [B, heads, T_q, T_k]
 //   scores *= head_dim^-0.5
 //   (Swin) + relative position bias, + shifted-window mask
-//   softmax over the last axis      [B, heads, T, T]  (each row sums to 1)
+//   softmax over the last axis      [B, heads, T_q, T_k]  (each row sums to 1)
 //   weighted sum attn·v             [B, heads, T, head_dim]
 //   merge_heads                     [B, T, C]
 //   proj                            [B, T, C]
@@ -42,7 +42,7 @@ namespace vitrace {
 void split_heads(Tensor& out, const Tensor& qkv, int heads);
 
 // timm: attn = q @ k.transpose(-2, -1)
-// scores [B, heads, T, T] <- qkvh [3, B, heads, T, head_dim]
+// scores [B, heads, T_q, T_k] <- qkvh [3, B, heads, T, head_dim]
 void attention_scores(Tensor& scores, const Tensor& qkvh);
 
 // scores *= scale (scale = head_dim^-0.5), in place. timm scales q instead:
@@ -56,7 +56,7 @@ void softmax_rows(Tensor& x);
 void softmax_rows_naive(Tensor& x);
 
 // timm: x = attn @ v
-// out [B, heads, T, head_dim] <- attn [B, heads, T, T], qkvh [3, B, heads, T, head_dim]
+// out [B, heads, T, head_dim] <- attn [B, heads, T_q, T_k], qkvh [3, B, heads, T, head_dim]
 void weighted_sum(Tensor& out, const Tensor& attn, const Tensor& qkvh);
 
 // timm: x.transpose(1, 2).reshape(B, T, C)
@@ -72,20 +72,21 @@ struct WindowAttention {
 };
 
 // The names of the axes before the channels: ViT's x is [N, C], Swin's
-// windows are [windows, window_tokens, C].
+// windows are [windows, T, C]. An attention matrix names its query and key
+// axes apart: [heads, N_q, N_k], [windows, heads, T_q, T_k].
 struct TokenAxes {
     std::vector<std::string> lead;  // {} or {"windows"}
-    std::string tokens;             // "N" or "window_tokens"
+    std::string tokens;             // "N" or "T"
 };
 
 // Buffers of one attention, reused from one block to the next.
 struct AttentionBuffers {
     Tensor qkv;     // [B, T, 3C]
     Tensor qkvh;    // [3, B, heads, T, head_dim]
-    Tensor attn;    // [B, heads, T, T]
-    Tensor index;   // [T, T]            Swin
-    Tensor bias;    // [heads, T, T]     Swin
-    Tensor mask;    // [nW, T, T]        Swin, shifted blocks
+    Tensor attn;    // [B, heads, T_q, T_k]
+    Tensor index;   // [T_q, T_k]            Swin
+    Tensor bias;    // [heads, T_q, T_k]     Swin
+    Tensor mask;    // [nW, T_q, T_k]        Swin, shifted blocks
     Tensor o;       // [B, heads, T, head_dim]
     Tensor merged;  // [B, T, C]
 };

@@ -34,7 +34,7 @@ ModelCost model_cost(const ModelConfig& cfg) {
             row.tokens = numel(s.shape) / row.channels;
         }
         if (s.at.role == Role::Softmax) {
-            // [heads, N, N] for ViT, [windows, heads, T, T] for Swin
+            // [heads, N_q, N_k] for ViT, [windows, heads, T_q, T_k] for Swin
             row.matrix_side = s.shape.back();
             row.matrices = numel(s.shape) / (row.matrix_side * row.matrix_side);
             row.heads = s.shape[s.shape.size() - 3];

@@ -1,9 +1,9 @@
 // Attention rollout (Abnar & Zuidema, 2020): how much each input token flows
 // into each output token through all the layers, counting the residual path.
 //
-//   A_l   the layer's attention [heads, N, N], fused over heads into [N, N]
+//   A_l   the layer's attention [heads, N_q, N_k], fused over heads into [N_q, N_k]
 //   Â_l = (A_l + I) / 2, then each row divided by its sum
-//   R   = Â_L · ... · Â_2 · Â_1                            [N, N]
+//   R   = Â_L · ... · Â_2 · Â_1                            [N_q, N_k]
 //
 // Row 0 of R (the cls token's row) says which patches the classification
 // draws on.
@@ -18,13 +18,13 @@ namespace vitrace {
 enum class HeadFusion { Mean, Max, Min };
 const char* head_fusion_name(HeadFusion f);
 
-// fused [N, N] <- attn [heads, N, N]: the mean, max or min over the heads
+// fused [N_q, N_k] <- attn [heads, N_q, N_k]: the mean, max or min over the heads
 void fuse_heads(Tensor& fused, const Tensor& attn, HeadFusion how);
 
-// rollout [N, N] <- layers, each [heads, N, N], first layer first
+// rollout [N_q, N_k] <- layers, each [heads, N_q, N_k], first layer first
 void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how);
 
-// One more layer: rollout [N, N] <- Â · rollout, where Â is attn [heads, N, N]
+// One more layer: rollout [N_q, N_k] <- Â · rollout, where Â is attn [heads, N_q, N_k]
 // fused by `how`, plus the identity, rows normalised. An empty rollout starts
 // as the identity. For those that see the layers one at a time.
 void rollout_step(Tensor& rollout, const Tensor& attn, HeadFusion how);

@@ -80,11 +80,11 @@ void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, i
         source = &t.shifted;
     }
     window_partition(t.windows, *source, M);  // partition windows
-    trace.record(at(Role::WindowPartition), "window_partition", t.windows, {"windows", "window_tokens", "C"});
+    trace.record(at(Role::WindowPartition), "window_partition", t.windows, {"windows", "T", "C"});
 
     // W-MSA / SW-MSA. timm: WindowAttention.forward
     const WindowAttention window{&blk.relative_position_bias_table, H, W, M, shift};
-    multi_head_attention(t.branch, t.windows, blk.qkv, blk.proj, cfg.heads[s], &window, {{"windows"}, "window_tokens"},
+    multi_head_attention(t.branch, t.windows, blk.qkv, blk.proj, cfg.heads[s], &window, {{"windows"}, "T"},
                          at, t.attn, trace);
 
     window_reverse(t.shifted, t.branch, H, W);  // merge windows

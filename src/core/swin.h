@@ -5,7 +5,7 @@
 //   P          patch side in pixels (4)
 //   H, W       the token grid of a stage: S / P at stage 0, halved by each patch merging
 //   C          channels of a stage: embed_dim · 2^stage
-//   M          window side of a stage; T = M·M tokens per window ("window_tokens")
+//   M          window side of a stage; T = M·M tokens per window ("T"; an attention matrix's axes are T_q and T_k)
 //   nW         windows of a stage, (H / M) · (W / M) ("windows")
 //   heads      attention heads of a stage; head_dim = C / heads
 //   hidden     MLP hidden width, int(C · mlp_ratio)

@@ -49,7 +49,7 @@ struct Step {
     StepAt at{};                    // where it stands: role, stage, block, window, shift
     std::string op;                 // what the step does, e.g. "softmax"
     Shape shape;                    // without the batch axis: the batch is always 1
-    std::vector<std::string> dims;  // one name per axis, e.g. {"heads", "N", "N"}
+    std::vector<std::string> dims;  // one name per axis, e.g. {"heads", "N_q", "N_k"}
     bool computed = false;          // false in shape-only runs: no stats, no values
     Stats stats;
     ValuesMode values_mode = ValuesMode::None;

@@ -4,7 +4,7 @@
 // Dimension key:
 //   H, W     the token grid of a stage
 //   C        channels
-//   M        window side; T = M·M tokens per window ("window_tokens")
+//   M        window side; T = M·M tokens per window ("T"; an attention matrix's axes are T_q and T_k)
 //   nW       windows, (H / M) · (W / M), numbered row by row ("windows")
 //   heads    attention heads
 #pragma once
@@ -38,16 +38,16 @@ void relative_coords(Tensor& offsets, int M);
 // For tokens a = (ya, xa) and b = (yb, xb) of one window, their offset
 // (ya - yb, xa - xb) lies in [-(M-1), M-1]²; shifted to [0, 2M-2]² it is
 // numbered row by row: index[a, b] = (ya - yb + M - 1) · (2M - 1) + (xa - xb + M - 1).
-// index [T, T], values in [0, (2M-1)² - 1] (small integers, exact in float)
+// index [T_q, T_k], values in [0, (2M-1)² - 1] (small integers, exact in float)
 void relative_position_index(Tensor& index, int M);
 
 // timm: table[index.view(-1)].view(T, T, heads).permute(2, 0, 1)
 // bias[h, a, b] = table[index[a, b], h]
-// bias [heads, T, T] <- table [(2M-1)², heads], index [T, T]
+// bias [heads, T_q, T_k] <- table [(2M-1)², heads], index [T_q, T_k]
 void relative_position_bias(Tensor& bias, const Tensor& table, const Tensor& index);
 
 // timm: attn = attn + relative_position_bias.unsqueeze(0), in place
-// scores [nW, heads, T, T] += bias [heads, T, T]
+// scores [nW, heads, T_q, T_k] += bias [heads, T_q, T_k]
 void add_relative_position_bias(Tensor& scores, const Tensor& bias);
 
 // timm: img_mask in SwinTransformerBlock.get_attn_mask
@@ -64,10 +64,10 @@ void shifted_window_regions(Tensor& labels, int H, int W, int M, int shift);
 // must not attend to each other: mask[w, a, b] = 0 when a and b of window w
 // carry the same label, -100 otherwise (a masked pair keeps exp(-100) ≈ 3.7e-44
 // of the weight it would have had: nothing, beside the pairs that are allowed).
-// mask [nW, T, T]
+// mask [nW, T_q, T_k]
 void shifted_window_mask(Tensor& mask, int H, int W, int M, int shift);
 
-// scores [nW, heads, T, T] += mask [nW, T, T], in place
+// scores [nW, heads, T_q, T_k] += mask [nW, T_q, T_k], in place
 void add_attention_mask(Tensor& scores, const Tensor& mask);
 
 }  // namespace vitrace

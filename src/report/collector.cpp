@@ -89,7 +89,7 @@ void Collector::take(const Step& s, const Tensor& t) {
     }
 }
 
-// One ViT block's softmax [heads, N, N]: its rows, its heads' mean distance and
+// One ViT block's softmax [heads, N_q, N_k]: its rows, its heads' mean distance and
 // entropy, and one more layer of rollout.
 void Collector::take_global(const Step& s, const Tensor& attn) {
     const int l = s.at.block;
@@ -142,7 +142,7 @@ void Collector::take_global(const Step& s, const Tensor& attn) {
     prefix_ = P;
 }
 
-// Swin: each block's softmax [nW, heads, T, T] and bias table, each stage's
+// Swin: each block's softmax [nW, heads, T_q, T_k] and bias table, each stage's
 // relative position index, mask and patch merging.
 void Collector::take_windowed(const Step& s, const Tensor& t) {
     if (s.at.stage < 0) return;

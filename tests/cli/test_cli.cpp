@@ -274,7 +274,7 @@ BOOST_AUTO_TEST_CASE(shapes_of_vit_large_name_every_axis) {
     BOOST_CHECK_EQUAL(r.err, "");
     const std::vector<std::pair<std::string, std::string>> expected = {
         {"patch_embed.proj", "[n=196, C=1024]"},
-        {"blocks.23.attn.softmax", "[heads=16, N=197, N=197]"},
+        {"blocks.23.attn.softmax", "[heads=16, N_q=197, N_k=197]"},
         {"blocks.23.mlp.fc1", "[N=197, hidden=4096]"},
         {"head", "[classes=1000]"},
     };
@@ -286,6 +286,109 @@ BOOST_AUTO_TEST_CASE(shapes_of_vit_large_name_every_axis) {
         BOOST_CHECK_MESSAGE(line->find(shape) != std::string::npos, step << ": expected " << shape << " in\n" << *line);
     }
     BOOST_CHECK_MESSAGE(r.out.find("blocks.24.") == std::string::npos, "vit_large has 24 blocks, 0..23");
+}
+
+// shapes --steps: only the matching steps, the footer says how many; a pattern
+// matching nothing warns with the close names.
+BOOST_AUTO_TEST_CASE(shapes_steps_prints_only_the_matching_steps) {
+    const RunResult r = run_vitrace("shapes --model vit_base_patch16_224 --steps '*.attn.softmax,head'");
+    require_success(r);
+    const std::vector<std::string> lines = lines_of(r.out);
+    BOOST_REQUIRE_EQUAL(lines.size(), 1u + 12u + 1u + 1u);  // header, 12 softmax, head, footer
+    for (size_t i = 1; i <= 12; i++)
+        BOOST_CHECK_MESSAGE(lines[i].find("blocks." + std::to_string(i - 1) + ".attn.softmax ") != std::string::npos, lines[i]);
+    BOOST_CHECK(lines[13].find(" head ") != std::string::npos);
+    BOOST_CHECK_MESSAGE(lines[14].find("188 steps (13 shown)") != std::string::npos, lines[14]);
+    const RunResult none = run_vitrace("shapes --model vit_base_patch16_224 --steps 'blocks.0.attn.sotfmax'");
+    require_success(none);
+    BOOST_CHECK_MESSAGE(none.err.find("--steps") != std::string::npos && none.err.find("blocks.0.attn.softmax") != std::string::npos,
+                        none.err);
+}
+
+// shapes --blocks first: one block of each kind; the left-out blocks are named,
+// with the block they repeat. ViT-B: blocks.0 only. Swin-T: each stage's first
+// two blocks (regular and shifted windows differ), stage 2's four others
+// alternate, and stage 3's second block repeats its first (a 7x7 grid, no shift).
+BOOST_AUTO_TEST_CASE(shapes_blocks_first_shows_one_block_of_each_kind) {
+    const RunResult vit = run_vitrace("shapes --model vit_base_patch16_224 --blocks first");
+    require_success(vit);
+    BOOST_CHECK(vit.out.find("blocks.0.mlp.fc2 ") != std::string::npos);
+    BOOST_CHECK(vit.out.find("blocks.1.norm1") == std::string::npos);
+    BOOST_CHECK(vit.out.find("blocks.11.") == std::string::npos);
+    BOOST_CHECK_MESSAGE(vit.out.find("... blocks.1 to blocks.11 (11 blocks): the same steps, shapes and MACs as blocks.0") !=
+                            std::string::npos,
+                        vit.out);
+    BOOST_CHECK(vit.out.find(" head ") != std::string::npos);
+    BOOST_CHECK_MESSAGE(vit.out.find("188 steps (23 shown)") != std::string::npos, vit.out);
+
+    const RunResult swin = run_vitrace("shapes --model swin_tiny_patch4_window7_224 --blocks first --wide");
+    require_success(swin);
+    for (const char* shown : {"layers.0.blocks.1.attn_mask", "layers.2.blocks.1.attn_mask", "layers.3.blocks.0.attn.softmax"})
+        BOOST_CHECK_MESSAGE(swin.out.find(shown) != std::string::npos, shown);
+    for (const char* hidden : {"layers.2.blocks.2.", "layers.2.blocks.5.", "layers.3.blocks.1."})
+        BOOST_CHECK_MESSAGE(swin.out.find(std::string(" ") + hidden) == std::string::npos, hidden);
+    BOOST_CHECK_MESSAGE(swin.out.find("... layers.2.blocks.2 to layers.2.blocks.5 (4 blocks): as layers.2.blocks.0 and "
+                                      "layers.2.blocks.1, in turn") != std::string::npos,
+                        swin.out);
+    BOOST_CHECK(swin.out.find("... layers.3.blocks.1 (1 block): the same steps, shapes and MACs as layers.3.blocks.0") !=
+                std::string::npos);
+    check_error(run_vitrace("shapes --model vit_base_patch16_224 --blocks some"), 2, "--blocks");
+}
+
+// Lines keep within 120 columns unless --wide: a long step name stands on its
+// own line, its row under it. --wide gives one line per step.
+BOOST_AUTO_TEST_CASE(tables_keep_within_120_columns_unless_wide) {
+    auto widest = [](const std::string& out) {
+        size_t w = 0;
+        for (const std::string& l : lines_of(out)) w = std::max(w, l.size());
+        return w;
+    };
+    for (const std::string args : {"shapes --model swin_tiny_patch4_window7_224", "shapes --model vit_large_patch16_224",
+                                   "shapes --model swin_base_patch4_window12_384", "models",
+                                   "compare --vit vit_base_patch16_224 --swin swin_tiny_patch4_window7_224"}) {
+        const RunResult r = run_vitrace(args);
+        require_success(r);
+        BOOST_CHECK_MESSAGE(widest(r.out) <= 125, args << ": a line of " << widest(r.out) << " columns");
+    }
+    const RunResult narrow = run_vitrace("shapes --model swin_tiny_patch4_window7_224");
+    const RunResult wide = run_vitrace("shapes --model swin_tiny_patch4_window7_224 --wide");
+    require_success(wide);
+    BOOST_CHECK_GT(widest(wide.out), 120u);
+    // The same steps in both: every "#  step" row of the wide table, whole, in
+    // the narrow one, the long names on a line of their own.
+    const std::vector<std::string> wl = lines_of(wide.out), nl = lines_of(narrow.out);
+    BOOST_CHECK_GT(nl.size(), wl.size());
+    size_t rows = 0;
+    for (const std::string& l : wl) {
+        std::istringstream words(l);
+        std::string index, name;
+        if (!(words >> index >> name) || index.find_first_not_of("0123456789") != std::string::npos) continue;
+        rows++;
+        BOOST_CHECK_MESSAGE(narrow.out.find(index + "  " + name) != std::string::npos, "no row " << index << " " << name);
+    }
+    BOOST_CHECK_EQUAL(rows, 288u);
+    const auto spilled = std::find_if(nl.begin(), nl.end(), [](const std::string& l) {
+        return l.find("layers.0.blocks.0.attn.relative_position_bias_table") != std::string::npos;
+    });
+    BOOST_REQUIRE(spilled != nl.end() && spilled + 1 != nl.end());
+    BOOST_CHECK_MESSAGE(spilled->find("parameter") == std::string::npos, *spilled);  // the name alone
+    BOOST_CHECK_MESSAGE((spilled + 1)->find("[relative_positions=169, heads=3]") != std::string::npos, *(spilled + 1));
+}
+
+// Attention matrices name their query and key axes apart, in the trace's dims.
+BOOST_AUTO_TEST_CASE(attention_axes_are_named_query_and_key) {
+    const RunResult vit = run_vitrace("shapes --model vit_tiny_patch16_224 --steps 'blocks.0.attn.s*'");
+    require_success(vit);
+    BOOST_CHECK_MESSAGE(vit.out.find("blocks.0.attn.scores") != std::string::npos &&
+                            vit.out.find("[heads=3, N_q=197, N_k=197]") != std::string::npos &&
+                            vit.out.find("[qkv=3, heads=3, N=197, head_dim=64]") != std::string::npos,
+                        vit.out);
+    const RunResult swin = run_vitrace("shapes --model swin_tiny_patch4_window7_224 --steps 'layers.0.blocks.1.*'");
+    require_success(swin);
+    for (const char* shape : {"[windows=64, heads=3, T_q=49, T_k=49]", "[windows=64, T_q=49, T_k=49]", "[T_q=49, T_k=49]",
+                              "[heads=3, T_q=49, T_k=49]", "[windows=64, T=49, C=96]"})
+        BOOST_CHECK_MESSAGE(swin.out.find(shape) != std::string::npos, shape);
+    BOOST_CHECK(swin.out.find("window_tokens") == std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_SUITE(trace, Workdir)
@@ -427,7 +530,7 @@ BOOST_AUTO_TEST_CASE(show_summarises_large_steps_and_takes_slices) {
     BOOST_CHECK_LT(lines_of(corners.out).size(), 30u);
     BOOST_CHECK_MESSAGE(corners.out.find("116427 values: the corners of the first slice") != std::string::npos, corners.out);
     BOOST_CHECK_MESSAGE(corners.out.find("--show 'blocks.0.attn.softmax[0, :8, :8]'") != std::string::npos, corners.out);
-    BOOST_CHECK_MESSAGE(corners.out.find("N=196") != std::string::npos, corners.out);  // the last row and column
+    BOOST_CHECK_MESSAGE(corners.out.find("N_k=196") != std::string::npos, corners.out);  // the last row and column
     const RunResult all = run_vitrace(args + "blocks.0.attn.softmax --show-all");
     require_success(all);
     BOOST_CHECK_GT(lines_of(all.out).size(), 3u * 197u);
@@ -436,7 +539,7 @@ BOOST_AUTO_TEST_CASE(show_summarises_large_steps_and_takes_slices) {
     const std::string out = path("t.json");
     const RunResult slice = run_vitrace(args + "'blocks.0.attn.softmax[1, 5, :8]' -o " + quote(out) + " --steps blocks.0.attn.softmax");
     require_success(slice);
-    BOOST_CHECK_MESSAGE(slice.out.find("heads=1, N=5") != std::string::npos, slice.out);
+    BOOST_CHECK_MESSAGE(slice.out.find("heads=1, N_q=5") != std::string::npos, slice.out);
     const json t = parse_json(read_bytes(out), out);
     const json* step = find_step(t, "blocks.0.attn.softmax");
     BOOST_REQUIRE(step);
@@ -447,7 +550,7 @@ BOOST_AUTO_TEST_CASE(show_summarises_large_steps_and_takes_slices) {
         row += " " + std::string(v);
     }
     const std::vector<std::string> lines = lines_of(slice.out);
-    const auto it = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("heads=1, N=5") != std::string::npos; });
+    const auto it = std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("heads=1, N_q=5") != std::string::npos; });
     BOOST_REQUIRE(it != lines.end() && it + 2 < lines.end());
     std::string printed;
     std::istringstream words(*(it + 2));
@@ -456,8 +559,8 @@ BOOST_AUTO_TEST_CASE(show_summarises_large_steps_and_takes_slices) {
 
     // Bad slices: one error line, nothing printed.
     for (const auto& [bad, says] : std::vector<std::pair<std::string, std::string>>{
-             {"'blocks.0.attn.softmax[0, 300]'", "axis 1 (N 197): index 300 is outside 0..196"},
-             {"'blocks.0.attn.softmax[0, 0, 0, 0]'", "has 3 axes (heads 3, N 197, N 197), the slice names 4"},
+             {"'blocks.0.attn.softmax[0, 300]'", "axis 1 (N_q 197): index 300 is outside 0..196"},
+             {"'blocks.0.attn.softmax[0, 0, 0, 0]'", "has 3 axes (heads 3, N_q 197, N_k 197), the slice names 4"},
              {"'blocks.0.attn.softmax[0'", "a '[' is not closed"},
              {"'blocks.0.attn.softmax[x]'", "'x' is not an index"},
              {"'blocks.0.attn.softmax[0, 5:2]'", "the range 5:2 is empty"}}) {
@@ -670,6 +773,15 @@ BOOST_AUTO_TEST_CASE(bad_flags) {
         for (const BadTrace& c : cases)
             BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
     check_trace_fails(*this, {"--values lots", tiny_image + " --values lots", 2, "lots"});
+    // Several images: refused, with how to run them one by one.
+    for (const std::string command : {"trace", "report", "attention"})
+        BOOST_TEST_CONTEXT(command) {
+            const RunResult r = run_vitrace(command + " " + kTiny + " --image " + quote(image) + " " + quote(image) +
+                                            " -o " + quote(path("several.json")));
+            check_error(r, 2, "--image takes one image, and got several");
+            BOOST_CHECK_MESSAGE(r.err.find("for f in") != std::string::npos, r.err);
+            BOOST_CHECK(!std::filesystem::exists(path("several.json")));
+        }
     check_trace_fails(*this, {"report has no --values", tiny_image + " --values full", 2, "vitrace report has no flag --values"},
                       "report");
 }
@@ -1142,7 +1254,7 @@ BOOST_FIXTURE_TEST_CASE(trace_names_the_window_axes, Workdir) {
     BOOST_CHECK_EQUAL(t["model"]["config"]["stages"][1]["shift"], 0);  // a 4x4 grid is one window: no shift
     const json* mask = find_step(t, "layers.0.blocks.1.attn_mask");
     BOOST_REQUIRE(mask);
-    BOOST_CHECK((*mask)["dims"] == json({"windows", "window_tokens", "window_tokens"}));
+    BOOST_CHECK((*mask)["dims"] == json({"windows", "T_q", "T_k"}));
     BOOST_CHECK((*mask)["shape"] == json({4, 16, 16}));
     BOOST_CHECK(find_step(t, "layers.1.blocks.1.attn_mask") == nullptr);
     const json* index = find_step(t, "layers.0.blocks.0.attn.relative_position_index");
@@ -1203,7 +1315,7 @@ BOOST_AUTO_TEST_CASE(shapes_of_swin_large) {
     const RunResult r = run_vitrace("shapes --model swin_large_patch4_window7_224");
     require_success(r);
     BOOST_CHECK(r.out.find("layers.2.blocks.17.attn.softmax") != std::string::npos);
-    BOOST_CHECK(r.out.find("[windows=4, heads=24, window_tokens=49, window_tokens=49]") != std::string::npos);
+    BOOST_CHECK(r.out.find("[windows=4, heads=24, T_q=49, T_k=49]") != std::string::npos);
     BOOST_CHECK(r.out.find("layers.3.blocks.1.attn_mask") == std::string::npos);  // 7x7 grid: no shift
 }
 

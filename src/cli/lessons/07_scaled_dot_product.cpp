@@ -47,7 +47,7 @@ double mean_row_max(const Tensor& attn) {
 }  // namespace
 
 void lesson_07(Lesson& l) {
-    l.say("Each head compares every query with every key: scores = q * k^T, [heads, N, N], where entry "
+    l.say("Each head compares every query with every key: scores = q * k^T, [heads, N_q, N_k], where entry "
           "(i, j) = q_i . k_j is a sum over the head's head_dim = d channels. Before the softmax the "
           "scores are divided by sqrt(d):");
     l.line("  attention(q, k, v) = softmax(q * k^T / sqrt(d)) * v");

@@ -74,13 +74,13 @@ void lesson_14(Lesson& l) {
     l.say("Token (y, x) goes to window w and position t with");
     l.line("  w = (y / M) * (W / M) + x / M      t = (y % M) * M + x % M      (integer division)");
     l.line();
-    l.say("Nothing is computed, values only move: the [H, W, C] grid becomes [windows, window_tokens, C].");
+    l.say("Nothing is computed, values only move: the [H, W, C] grid becomes [windows, T, C], with T = M^2 tokens per window.");
     l.summary("layers.0.blocks.0.norm1");
     l.summary("layers.0.blocks.0.window_partition");
     l.line();
 
     // One token followed, with its real channels.
-    const int y = 1, x = 6;
+    const int y = 2, x = 5;  // its indexes change: (2, 5) on the grid, (1, 9) after the partition
     const int w = window_of[y * H + x], t = slot_of[y * H + x];
     const Step& norm1 = l.step("layers.0.blocks.0.norm1");
     const Step& part = l.step("layers.0.blocks.0.window_partition");
@@ -92,7 +92,7 @@ void lesson_14(Lesson& l) {
 
     l.say("Attention then runs in each window as in ViT, with the window's " + std::to_string(T) +
           " tokens as the sequence: every tensor has a windows axis in front, and the scores are [windows, "
-          "heads, window_tokens, window_tokens]:");
+          "heads, T_q, T_k]: T_q for the query, T_k for the key tokens of the window:");
     l.summary("layers.0.blocks.0.attn.scores");
     l.summary("layers.0.blocks.0.attn.softmax");
     l.line();

@@ -148,7 +148,7 @@ void lesson_15(Lesson& l) {
           yes_no(same_values(&unshift.values[(shift * H + shift) * C], &rev.values[0], C)) + ".");
 
     l.exercise("In window 1 of the shifted block, which of the 16 tokens may token 0 attend to? Read the labels "
-               "of window 1 from the region map (rows 0-3, columns 4-7), then find row window_tokens=0 of "
+               "of window 1 from the region map (rows 0-3, columns 4-7), then find row T_q=0 of "
                "windows=1 in the mask.",
                trace_command("layers.0.blocks.1.attn_mask", kSmallSwin));
 }

@@ -23,7 +23,7 @@ void print_lines(Lesson& l, const std::vector<std::string>& lines) {
     l.line();
 }
 
-// A [T, T] matrix of small integers over query a (rows) and key b (columns),
+// A [T_q, T_k] matrix of small integers over query a (rows) and key b (columns),
 // with a border between the rows of the window (every M tokens), under a title.
 std::vector<std::string> pair_map(const std::string& title, int M, int width, const std::function<int(int, int)>& v) {
     std::vector<std::string> lines = {"  " + title};
@@ -131,7 +131,7 @@ void lesson_16(Lesson& l) {
     }
     print_lines(l, picture);
 
-    l.say("The gather: bias[h, a, b] = table[index[a, b], h], the [heads, T, T] map that every window adds to its "
+    l.say("The gather: bias[h, a, b] = table[index[a, b], h], the [heads, T_q, T_k] map that every window adds to its "
           "scores. Three pairs of head 0:");
     for (const auto& [a, b] : std::vector<std::pair<int, int>>{{0, 0}, {0, 8}, {5, 1}}) {
         char row[160];

@@ -44,7 +44,7 @@ void lesson_18(Lesson& l) {
     add_rows(small, "vit", model_cost(config_from_flags(kSmallVit)));
     add_rows(small, "swin", model_cost(config_from_flags(kSmallSwin)));
     show_table(l, small);
-    l.say("One ViT attention map is [N, N] over the whole image; Swin's are [window_tokens, window_tokens], "
+    l.say("One ViT attention map is [N_q, N_k] over the whole image; Swin's are [T_q, T_k], "
           "one per window and head. Compare the attention steps of the two runs:");
     l.summary("layers.0.blocks.1.attn.softmax");
     l.summary("layers.1.blocks.0.attn.softmax");

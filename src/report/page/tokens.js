@@ -79,7 +79,7 @@ function tokensAtIndex(step, index, spans) {
   const add = (axis, tokens) => marks.push({axis, tokens: tokens.filter(Boolean)});
 
   dims.forEach((name, d) => {
-    if (name === 'N') add(d, positionsOf(d).map(t => sequenceToken(shape[d], t, true)));
+    if (name === 'N' || name === 'N_q' || name === 'N_k') add(d, positionsOf(d).map(t => sequenceToken(shape[d], t, true)));
     else if (name === 'n') add(d, positionsOf(d).map(t => sequenceToken(shape[d], t, false)));
   });
   const gridAxes = [['H', 'W'], ['h', 'w']];
@@ -97,7 +97,7 @@ function tokensAtIndex(step, index, spans) {
   if (stage && dw >= 0) {
     const shift = stepShift(step);
     dims.forEach((name, d) => {
-      if (name !== 'window_tokens') return;
+      if (name !== 'T' && name !== 'T_q' && name !== 'T_k') return;
       const tokens = [];
       for (const w of positionsOf(dw)) for (const t of positionsOf(d)) {
         const {row, col} = cellOfWindowToken(stage.grid, stage.window, shift, w, t);
