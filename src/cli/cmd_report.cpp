@@ -1,6 +1,8 @@
 // vitrace report: one self-contained HTML page of a run (docs/report.md).
 #include "cli/commands.h"
 #include "io/output_file.h"
+#include "io/picture.h"
+#include "pipeline/attention_pictures.h"
 #include "pipeline/preprocess.h"
 #include "report/blob.h"
 #include "report/collector.h"
@@ -47,6 +49,15 @@ int run_report(const ReportCommand& o) {
     const std::vector<std::string> steps_patterns = split_commas(o.steps);
     TraceOptions topts = collector.trace_options(steps_patterns);
     topts.full_roles = {Role::InputResize};  // the picture at the top of the page
+    // The attention pictures (the same as `vitrace attention` draws) need the
+    // full attention maps of every block: kept unless they would take more
+    // than kPictureBytes, which the page then says.
+    constexpr int64_t kPictureBytes = int64_t(512) << 20;
+    TraceOptions with_pictures = topts;
+    with_pictures.full_roles = attention_picture_roles();
+    const int64_t picture_bytes = estimate_memory(cfg, with_pictures).trace_bytes - estimate_memory(cfg, topts).trace_bytes;
+    const bool pictures = picture_bytes <= kPictureBytes;
+    if (pictures) topts = with_pictures;
     check_memory(cfg, topts, o.memory);
     OutputFile out(o.output);  // an unusable path fails here, before any work
 
@@ -63,6 +74,23 @@ int run_report(const ReportCommand& o) {
         steps.push_back(report::step_json(s, collector.values(s.index), sources, cfg.family->name));
         macs += s.macs;
         forward_ms += s.time_ms;
+    }
+    nlohmann::ordered_json drawn = {{"files", nlohmann::ordered_json::array()}, {"notes", nlohmann::ordered_json::array()}};
+    if (pictures) {
+        const AttentionPictures made = attention_pictures(cfg, trace, {});
+        for (const AttentionPicture& p : made.pictures) {
+            const std::string png = png_bytes(p.picture);
+            drawn["files"].push_back({{"file", p.file},
+                                      {"caption", p.caption},
+                                      {"width", p.picture.width},
+                                      {"height", p.picture.height},
+                                      {"png", report::base64(png.data(), png.size())}});
+        }
+        for (const std::string& n : made.notes) drawn["notes"].push_back(n);
+    } else {
+        drawn["notes"].push_back("the attention pictures are left out: their maps would take " +
+                                 human((double)picture_bytes, Units::RoundBytes) +
+                                 "; vitrace attention draws them (with --max-memory if need be)");
     }
     nlohmann::ordered_json input = input_json(o.image, run.image, cfg.image_size(), norm);
     input["picture"] = input_picture(trace);
@@ -84,6 +112,7 @@ int run_report(const ReportCommand& o) {
         {"steps", steps},
         {"sources", sources.json()},
         {"attention", collector.attention()},
+        {"pictures", drawn},
         {"cost", report::cost_panel({cfg})}};
     report::write_page(out.file(), data);
     out.commit();

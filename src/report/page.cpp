@@ -1,5 +1,7 @@
 #include "report/page.h"
 
+#include "io/picture.h"
+
 #include <cstring>
 #include <map>
 #include <string_view>
@@ -175,8 +177,14 @@ nlohmann::ordered_json cost_panel(const std::vector<ModelConfig>& models) {
 }
 
 void write_page(std::FILE* f, const nlohmann::ordered_json& data) {
+    nlohmann::ordered_json all = data;
+    for (ColourMap map : {ColourMap::Sequential, ColourMap::Diverging}) {
+        nlohmann::ordered_json stops = nlohmann::ordered_json::array();
+        for (const ColourStop& s : colour_stops(map)) stops.push_back({s.t, s.colour[0], s.colour[1], s.colour[2]});
+        all["colour_maps"][colour_map_name(map)] = stops;
+    }
     // Inside <script>, "</" could close the element early; JSON reads "<\/" as "</".
-    std::string json = data.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    std::string json = all.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     for (size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 3)) json.insert(at + 1, "\\");
     const std::string_view html = kPageHtml;
     const std::pair<std::string_view, std::string_view> parts[] = {

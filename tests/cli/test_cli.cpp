@@ -1378,6 +1378,92 @@ BOOST_FIXTURE_TEST_CASE(attention_pictures_for_both_families, Workdir) {
     check_error(run_vitrace("attention --model swin_shapes --query 99,0" + img), 2, "--query");
 }
 
+// Where a colour sits in a picture: its pixel count and bounding box.
+struct ColourBox {
+    int count = 0, x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1;
+};
+ColourBox box_of(const vitrace::DecodedImage& img, std::array<uint8_t, 3> c) {
+    ColourBox b;
+    for (int y = 0; y < img.height; y++)
+        for (int x = 0; x < img.width; x++) {
+            const uint8_t* p = &img.rgb[((size_t)y * img.width + x) * 3];
+            if (p[0] != c[0] || p[1] != c[1] || p[2] != c[2]) continue;
+            b.count++;
+            b.x0 = std::min(b.x0, x), b.y0 = std::min(b.y0, y), b.x1 = std::max(b.x1, x), b.y1 = std::max(b.y1, y);
+        }
+    return b;
+}
+// The most distinct colours on one row: a legend's colour bar has one per pixel or so.
+size_t most_colours_in_a_row(const vitrace::DecodedImage& img) {
+    size_t most = 0;
+    for (int y = 0; y < img.height; y++) {
+        std::set<uint32_t> seen;
+        for (int x = 0; x < img.width; x++) {
+            const uint8_t* p = &img.rgb[((size_t)y * img.width + x) * 3];
+            seen.insert(p[0] << 16 | p[1] << 8 | p[2]);
+        }
+        most = std::max(most, seen.size());
+    }
+    return most;
+}
+
+// The pictures carry their marks: the query cell outlined in orange and its
+// window in blue, where the query and window are; a legend strip; head labels.
+// swin_shapes stage 0: a 16x16 grid, windows of 4, shift 2, 256-pixel pictures
+// (16 pixels a cell).
+BOOST_FIXTURE_TEST_CASE(attention_pictures_mark_the_query_window_legend_and_heads, Workdir) {
+    const std::array<uint8_t, 3> orange = {255, 122, 0}, blue = {0, 179, 255}, ink = {31, 35, 40};
+    const std::string img = " --image " + quote(image) + " --out " + quote(path("marks"));
+    require_success(run_vitrace("attention --model swin_shapes --query 3,5" + img));
+    // Regular windows: query (3, 5) is in window (0, 1), rows 0-3 and columns 4-7.
+    const vitrace::DecodedImage regular = vitrace::read_image(path("marks/swin_query_stage0_regular.png"));
+    const ColourBox q = box_of(regular, orange), w = box_of(regular, blue);
+    BOOST_CHECK_EQUAL(q.x1 - q.x0 + 1, 16);
+    BOOST_CHECK_EQUAL(q.y1 - q.y0 + 1, 16);
+    BOOST_CHECK_EQUAL(w.x1 - w.x0 + 1, 64);
+    BOOST_CHECK_EQUAL(w.y1 - w.y0 + 1, 64);
+    BOOST_CHECK_EQUAL(q.x0 - w.x0, 1 * 16);  // column 5 is the window's second
+    BOOST_CHECK_EQUAL(q.y0 - w.y0, 3 * 16);  // row 3 is its last
+    BOOST_CHECK_GT(most_colours_in_a_row(regular), 150u);
+    // Shifted by 2: the window of (3, 5) covers rows 2-5 and columns 2-5 of the grid.
+    const vitrace::DecodedImage shifted = vitrace::read_image(path("marks/swin_query_stage0_shifted.png"));
+    const ColourBox qs = box_of(shifted, orange), ws = box_of(shifted, blue);
+    BOOST_CHECK_EQUAL(ws.x1 - ws.x0 + 1, 64);
+    BOOST_CHECK_EQUAL(qs.x0 - ws.x0, 3 * 16);
+    BOOST_CHECK_EQUAL(qs.y0 - ws.y0, 1 * 16);
+    // Query (0, 0) in the shifted block: its window wraps around, in four corner pieces.
+    require_success(run_vitrace("attention --model swin_shapes --query 0,0" + img));
+    const vitrace::DecodedImage corner = vitrace::read_image(path("marks/swin_query_stage0_shifted.png"));
+    const ColourBox wc = box_of(corner, blue), qc = box_of(corner, orange);
+    BOOST_CHECK_EQUAL(wc.x1 - wc.x0 + 1, 256);  // from the left edge of the grid to its right edge
+    BOOST_CHECK_EQUAL(wc.y1 - wc.y0 + 1, 256);
+    BOOST_CHECK_LT(wc.count, 4 * 64 * 3 * 2);   // pieces' borders, not a grid-wide frame only
+    BOOST_CHECK_EQUAL(qc.x0, wc.x0);            // the query is the top-left cell of the grid
+    BOOST_CHECK_EQUAL(qc.y0, wc.y0);
+    // The mask: a legend strip under the windows.
+    BOOST_CHECK_GT(most_colours_in_a_row(vitrace::read_image(path("marks/swin_mask_stage0.png"))), 150u);
+
+    // ViT: every head's tile labelled above it, the heads in four columns.
+    require_success(run_vitrace("attention --model vit_shapes --query 2,5" + img));
+    const vitrace::DecodedImage heads = vitrace::read_image(path("marks/vit_heads_layer3.png"));
+    const int quarter = heads.width / 4;
+    for (int h = 0; h < 4; h++) {
+        int labelled = 0;
+        for (int y = 0; y < 60; y++)
+            for (int x = h * quarter; x < (h + 1) * quarter; x++) {
+                const uint8_t* p = &heads.rgb[((size_t)y * heads.width + x) * 3];
+                labelled += p[0] == ink[0] && p[1] == ink[1] && p[2] == ink[2];
+            }
+        BOOST_CHECK_MESSAGE(labelled > 20, "no label above head " << h);
+    }
+    // The query patch (2, 5) of the 8x8 grid, outlined in each of the 4 tiles: 32-pixel cells.
+    const ColourBox hq = box_of(heads, orange);
+    BOOST_CHECK_GT(hq.x1 - hq.x0, 3 * quarter);
+    BOOST_CHECK_EQUAL(hq.y1 - hq.y0 + 1, 32);
+    BOOST_CHECK_GT(most_colours_in_a_row(heads), 150u);
+    BOOST_CHECK(fs::exists(path("marks/vit_query_attention_layer3_head0.png")));
+}
+
 BOOST_FIXTURE_TEST_CASE(compare_draws_both_trained_models, Workdir) {
     const RunResult r = run_vitrace("compare --vit vit_shapes --swin swin_shapes --image " + quote(image) + " --out " +
                                     quote(path("cmp")));

@@ -181,6 +181,18 @@ def check_cost(name, data):
           f"{name}: every growth point's parts add up to its total ({len(points)} sizes, {min(points)}-{max(points)} px)")
 
 
+def check_pictures(name, data, vitrace, work, flags):
+    """The page's pictures are the PNG files `vitrace attention` writes, byte for byte."""
+    out = os.path.join(work, name + "-pictures")
+    run(vitrace, "attention", "--model", name, *flags, "--image", IMAGE, "--out", out)
+    files = data["pictures"]["files"]
+    written = sorted(f for f in os.listdir(out) if f.endswith(".png"))
+    check(sorted(p["file"] for p in files) == written,
+          f"{name}: the page has the {len(written)} pictures vitrace attention writes")
+    same = all(base64.b64decode(p["png"]) == open(os.path.join(out, p["file"]), "rb").read() for p in files)
+    check(same, f"{name}: each of the page's pictures is byte-identical to its PNG file")
+
+
 def main():
     vitrace, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -200,6 +212,7 @@ def main():
         check(np.array_equal(pic, values["input.resize"]), f"{model}: the input picture is input.resize")
         (check_vit if data["attention"]["kind"] == "global" else check_swin)(model, data, values)
         check_cost(model, data)
+        check_pictures(model, data, vitrace, work, flags)
     if failures:
         print(f"{len(failures)} checks failed")
         return 1

@@ -272,6 +272,19 @@ def check_page(driver, checks, name, html, out_dir):
         softmax = next((s for s in data['steps'] if s['name'].endswith('attn.softmax')), data['steps'][-1])
         open_step(driver, checks, name, softmax['name'], softmax['values'] is not None, out_dir)
         open_every_step(driver, checks, name)
+        pictures = driver.execute_script("""
+            return [...document.querySelectorAll('#pictures figure')].map(f => ({
+              file: f.querySelector('code').textContent,
+              loaded: f.querySelector('img').complete && f.querySelector('img').naturalWidth > 0,
+              shown: f.querySelector('img').getBoundingClientRect().width > 0,
+              save: !!f.querySelector('a.png[download]')}));""")
+        files = [p['file'] for p in data['pictures']['files']]
+        checks.check(name, f'the {len(files)} attention pictures are shown, named by their files',
+                     files and [p['file'] for p in pictures] == files and all(p['loaded'] and p['shown'] for p in pictures),
+                     ', '.join(p['file'] for p in pictures if not (p['loaded'] and p['shown'])))
+        checks.check(name, 'every attention picture has a PNG link', all(p['save'] for p in pictures))
+        path = screenshot_section(driver, out_dir, f'{name}_pictures', 'pictures')
+        print(f'  saved {path}')
         kind = data['attention']['kind']
         if kind == 'global':
             check_vit(driver, checks, name, out_dir)

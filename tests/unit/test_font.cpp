@@ -12,7 +12,7 @@ using namespace vitrace;
 
 namespace {
 
-constexpr std::array<uint8_t, 3> kInk = {0, 0, 0};
+constexpr std::array<uint8_t, 3> kBlack = {0, 0, 0};
 
 bool inked(const Picture& p, int x, int y) { return p.at(x, y)[0] == 0; }
 
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(text_sizes_leave_no_trailing_gap) {
 
 BOOST_AUTO_TEST_CASE(draw_text_inks_exactly_the_glyph) {
     Picture p = Picture::blank(kGlyphWidth, kGlyphHeight);
-    draw_text(p, 0, 0, "1", kInk);
+    draw_text(p, 0, 0, "1", kBlack);
     const Glyph& g = glyph('1');
     for (int y = 0; y < kGlyphHeight; y++)
         for (int x = 0; x < kGlyphWidth; x++)
@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(draw_text_inks_exactly_the_glyph) {
 BOOST_AUTO_TEST_CASE(draw_text_clips_to_the_picture) {
     // "W" at (-2, -3) puts glyph pixels (2..4, 3..5) on the 3x3 picture.
     Picture p = Picture::blank(3, 3);
-    draw_text(p, -2, -3, "W", kInk);
+    draw_text(p, -2, -3, "W", kBlack);
     const Glyph& g = glyph('W');
     for (int y = 0; y < 3; y++)
         for (int x = 0; x < 3; x++) BOOST_CHECK_MESSAGE(inked(p, x, y) == (g[y + 3][x + 2] == '#'), "pixel (" << x << ", " << y << ")");
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(draw_text_clips_to_the_picture) {
     // Wholly outside, on every side: nothing drawn, nothing written out of bounds.
     Picture q = Picture::blank(3, 3);
     const int w = text_width("#@", 2), h = text_height(2);
-    for (auto [x, y] : {std::pair{-w, 0}, {3, 0}, {0, -h}, {0, 3}, {3, 3}, {-w, -h}, {-100, 100}}) draw_text(q, x, y, "#@", kInk, 2);
+    for (auto [x, y] : {std::pair{-w, 0}, {3, 0}, {0, -h}, {0, 3}, {3, 3}, {-w, -h}, {-100, 100}}) draw_text(q, x, y, "#@", kBlack, 2);
     BOOST_CHECK_EQUAL(count_inked(q), 0);
 }
 
@@ -102,8 +102,8 @@ BOOST_AUTO_TEST_CASE(scale_draws_each_pixel_as_a_block) {
     const std::string text = "Head 7: 0.25";
     Picture p1 = Picture::blank(text_width(text, 1), text_height(1));
     Picture p2 = Picture::blank(text_width(text, 2), text_height(2));
-    draw_text(p1, 0, 0, text, kInk, 1);
-    draw_text(p2, 0, 0, text, kInk, 2);
+    draw_text(p1, 0, 0, text, kBlack, 1);
+    draw_text(p2, 0, 0, text, kBlack, 2);
     BOOST_CHECK_EQUAL(count_inked(p2), 4 * count_inked(p1));  // twice as wide and twice as tall
     for (int y = 0; y < p2.height; y++)
         for (int x = 0; x < p2.width; x++) BOOST_CHECK(inked(p2, x, y) == inked(p1, x / 2, y / 2));

@@ -36,6 +36,7 @@ function start() {
     buildStepList();
     if (kind === 'global') setUpVitAttention();
     if (kind === 'windowed') setUpSwinWindows();
+    showPictures();
   }
   showCost();
   addPngButtons();

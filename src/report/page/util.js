@@ -191,10 +191,12 @@ function rampTable(stops) {
   return table;
 }
 
-// Dark blue through teal and green to yellow: more = brighter.
-const SEQUENTIAL = rampTable([[0, 30, 22, 78], [0.3, 38, 92, 140], [0.6, 42, 160, 128], [0.8, 140, 200, 80], [1, 250, 230, 90]]);
-// Blue below zero, near-white at zero, red above.
-const DIVERGING = rampTable([[0, 35, 70, 150], [0.25, 110, 160, 210], [0.5, 246, 246, 244], [0.75, 232, 135, 105], [1, 160, 25, 40]]);
+// The colour maps are vitrace's (src/io/picture.cpp), which the PNG pictures
+// use too; the page's data carries their stops [t, r, g, b].
+// Sequential: dark blue through teal and green to yellow, more = brighter.
+const SEQUENTIAL = rampTable(DATA.colour_maps.sequential);
+// Diverging: blue below zero, near-white at zero, red above.
+const DIVERGING = rampTable(DATA.colour_maps.diverging);
 const NONFINITE_RGB = [255, 0, 255];
 
 // How values become colours: diverging centred at 0 when the range has both
