@@ -1311,6 +1311,26 @@ BOOST_FIXTURE_TEST_CASE(sizes_that_do_not_fit_a_stage_are_refused, Workdir) {
             BOOST_TEST_CONTEXT(command << ": " << c.what) { check_trace_fails(*this, c, command); }
 }
 
+// Whole-number tensors print as integers: the relative position index of a
+// 4x4 window, row T_q=0 against the formula (dy + M - 1)(2M - 1) + (dx + M - 1),
+// dy = y_q - y_k, dx = x_q - x_k, worked by hand for query (0, 0).
+BOOST_FIXTURE_TEST_CASE(whole_numbers_print_as_integers, Workdir) {
+    const RunResult r = run_vitrace("trace --model swin_shapes --image " + quote(image) +
+                                    " --show 'layers.0.blocks.0.attn.relative_position_index[0]'");
+    require_success(r);
+    BOOST_CHECK_MESSAGE(r.out.find("[T_q=16, T_k=16]  min 0  max 48  mean 24.0000") != std::string::npos, r.out);
+    std::string expected;
+    for (int k = 0; k < 16; k++) expected += " " + std::to_string((0 - k / 4 + 3) * 7 + (0 - k % 4 + 3));
+    std::string printed;
+    for (const std::string& line : lines_of(r.out)) {
+        if (line.find_first_not_of(" 0123456789") != std::string::npos || line.find_first_of("0123456789") == std::string::npos)
+            continue;
+        std::istringstream words(line);
+        for (std::string w; words >> w;) printed += " " + w;
+    }
+    BOOST_CHECK_EQUAL(printed, expected);
+}
+
 BOOST_AUTO_TEST_CASE(shapes_of_swin_large) {
     const RunResult r = run_vitrace("shapes --model swin_large_patch4_window7_224");
     require_success(r);
