@@ -120,7 +120,7 @@ void global_pictures(const ModelConfig& cfg, const Trace& t, const AttentionPict
         const float* row = &r[q * N + P];
         Picture p = overlay(base, row, g, g, range_of(row, (size_t)g * g));
         if (patch_query) outline_cells(p, query_cell, g, g, kQueryColour);
-        const Picture k = legend(range_of(row, (size_t)g * g), p.width, "share of the query's output from each patch", text_scale(p.width));
+        const Picture k = legend(range_of(row, (size_t)g * g), p.width, "share drawn from each patch", text_scale(p.width));
         out.pictures.push_back(
             {std::string("vit_rollout_") + head_fusion_name(f) + ".png",
              std::string("attention rollout through all ") + str(layers.size()) + " layers, heads fused by " +
