@@ -53,9 +53,38 @@ void Lesson::line(const std::string& text) {
     if (text_) std::fprintf(out_, "%s\n", text.c_str());
 }
 
+namespace {
+
+// A command as a shell takes it, within about 100 columns: a long one is
+// broken before its flags, each line but the last ending in " \\".
+std::string wrapped_command(const std::string& cmd, const std::string& first, const std::string& indent) {
+    constexpr size_t kWidth = 100;
+    std::string out = first, line = first;
+    size_t at = 0;
+    while (at < cmd.size()) {
+        size_t next = cmd.find(" --", at + 1);
+        if (next == std::string::npos) next = cmd.size();
+        const std::string piece = cmd.substr(at, next - at);  // " --flag value" (the first without its space)
+        if (line.size() + piece.size() > kWidth && line.size() > first.size()) {
+            out += " \\\n" + indent;
+            line = indent;
+            const std::string trimmed = piece.substr(piece.find_first_not_of(' '));
+            out += trimmed;
+            line += trimmed;
+        } else {
+            out += piece;
+            line += piece;
+        }
+        at = next;
+    }
+    return out;
+}
+
+}  // namespace
+
 void Lesson::command(const std::string& cmd) {
     // Indented, so that a lesson's output pasted into a document is not read as a new command.
-    if (text_) std::fprintf(out_, "  $ %s\n", cmd.c_str());
+    if (text_) std::fprintf(out_, "%s\n", wrapped_command(cmd, "  $ ", "      ").c_str());
 }
 
 const ImageRun& Lesson::run(const std::string& model_flags, const std::string& image, const std::string& weights) {
@@ -93,17 +122,14 @@ void Lesson::show(const std::string& step_name, int columns) {
 
 void Lesson::summary(const std::string& step_name) {
     const Step& s = step(step_name);
-    if (text_)
-        std::fprintf(out_, "%s  %s  %s  min %s  max %s  mean %s  std %s\n", s.name.c_str(), s.op.c_str(),
-                     named_shape(s).c_str(), fixed(s.stats.min).c_str(), fixed(s.stats.max).c_str(),
-                     fixed(s.stats.mean).c_str(), fixed(s.stats.std).c_str());
+    if (text_) std::fprintf(out_, "%s\n", step_header(s).c_str());
 }
 
 void Lesson::exercise(const std::string& question, const std::string& cmd) {
     if (!text_) return;
     std::fprintf(out_, "Exercise.\n");
     say(question);
-    std::fprintf(out_, "Check your answer with:\n  %s\n", cmd.c_str());
+    std::fprintf(out_, "Check your answer with:\n%s\n", wrapped_command(cmd, "  ", "      ").c_str());
 }
 
 void Lesson::write_json(std::FILE* f, int number, const std::string& title) const {

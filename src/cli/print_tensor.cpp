@@ -166,16 +166,21 @@ std::vector<int64_t> corners(const AxisRange& r, int64_t head, int64_t tail) {
 
 }  // namespace
 
-void print_step_values(std::FILE* out, const Step& s, int columns, const std::vector<AxisRange>& view_in,
-                       int64_t limit) {
-    std::fprintf(out, "%s  %s  %s", s.name.c_str(), s.op.c_str(), named_shape(s).c_str());
+std::string step_header(const Step& s) {
+    std::string head = s.name + "  " + s.op + "  " + named_shape(s);
+    if (!s.computed) return head;
     // A tensor of whole numbers (an index, region labels) gives its min and max as integers.
     const bool whole_step = s.values_mode == ValuesMode::Full && whole_numbers(s.values);
-    if (s.computed)
-        std::fprintf(out, "  min %s  max %s  mean %s  std %s", cell_text((float)s.stats.min, whole_step).c_str(),
-                     cell_text((float)s.stats.max, whole_step).c_str(), fixed(s.stats.mean).c_str(),
-                     fixed(s.stats.std).c_str());
-    std::fprintf(out, "\n");
+    const std::string stats = "min " + cell_text((float)s.stats.min, whole_step) + "  max " +
+                              cell_text((float)s.stats.max, whole_step) + "  mean " + fixed(s.stats.mean) + "  std " +
+                              fixed(s.stats.std);
+    // Past about 120 columns the statistics go on a line of their own.
+    return head + (head.size() + 2 + stats.size() > (size_t)kTableWidth ? "\n  " : "  ") + stats;
+}
+
+void print_step_values(std::FILE* out, const Step& s, int columns, const std::vector<AxisRange>& view_in,
+                       int64_t limit) {
+    std::fprintf(out, "%s\n", step_header(s).c_str());
     if (s.values_mode != ValuesMode::Full || (int64_t)s.values.size() != numel(s.shape)) {
         std::fprintf(out, "  (values not recorded)\n");
         return;

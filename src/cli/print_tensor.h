@@ -41,6 +41,10 @@ std::vector<AxisRange> slice_of(const ShowPattern& p, const Step& s);
 // numbers print as integers. Above `limit` values (0: no limit) it prints the
 // corners of the first slice and says how to see more. Steps without values
 // print a note.
+// "blocks.0.attn.softmax  softmax  [heads=3, N_q=197, N_k=197]  min ...  max ...  mean ...  std ...",
+// the statistics on a second line when the whole would pass about 120 columns.
+std::string step_header(const Step& s);
+
 void print_step_values(std::FILE* out, const Step& s, int columns = 8, const std::vector<AxisRange>& view = {},
                        int64_t limit = 0);
 

@@ -54,7 +54,7 @@ void warn_unmatched(const Trace& trace, const std::vector<std::string>& patterns
 void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* out) {
     const std::vector<Prediction>& top = run.top;
     if (!lm.weights.trained)
-        std::fprintf(out, "%s is untrained: seeded random weights (seed %llu); pass --weights FILE.safetensors for real predictions\n",
+        std::fprintf(out, "%s is untrained (random weights, seed %llu); --weights FILE.safetensors gives real predictions\n",
                      lm.model.config.name.c_str(), (unsigned long long)lm.weights.seed);
     if (lm.model.config.classes() == 0) {
         std::fprintf(out, "%s has no head: its output is the features [%lld], in the JSON trace's output.features\n",
