@@ -14,17 +14,20 @@ using namespace vitrace::cli;
 
 namespace {
 
-// The command line as a shell would take it back: arguments with spaces or
-// quotes in single quotes.
+// An argument as a shell would take it back: in single quotes when it holds
+// spaces, quotes or characters the shell would read.
+std::string shell_word(const std::string& a) {
+    const bool plain = !a.empty() && a.find_first_of(" \t'\"$*?[]()&;|<>") == std::string::npos;
+    if (plain) return a;
+    std::string quoted;
+    for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return "'" + quoted + "'";
+}
+
+// The command line as a shell would take it back.
 std::string command_line(int argc, char** argv) {
     std::string line = "vitrace";
-    for (int i = 1; i < argc; i++) {
-        const std::string a = argv[i];
-        const bool plain = !a.empty() && a.find_first_of(" \t'\"$*?[]()&;|<>") == std::string::npos;
-        std::string quoted;
-        for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-        line += " " + (plain ? a : "'" + quoted + "'");
-    }
+    for (int i = 1; i < argc; i++) line += " " + shell_word(argv[i]);
     return line;
 }
 
@@ -60,14 +63,33 @@ void check_words(CLI::App& app, int argc, char** argv) {
         throw Error(ErrorKind::Usage, "vitrace " + word + " has no flag " + a + (guess.empty() ? "" : "; " + guess) +
                                           " (vitrace " + word + " --help lists them)");
     }
-    // Several images after --image: one run takes one image; say how to run several.
+    // Several images after --image: one run takes one image; say how to run
+    // several, with the command as given, one output per image.
     for (int i = 2; i + 2 < argc; i++) {
         if (std::string(argv[i]) != "--image" || argv[i + 2][0] == '-') continue;
-        std::string images = argv[i + 1];
-        for (int j = i + 2; j < argc && argv[j][0] != '-'; j++) images += std::string(" ") + argv[j];
+        int end = i + 1;
+        std::string images;
+        for (; end < argc && argv[end][0] != '-'; end++) images += (images.empty() ? "" : " ") + shell_word(argv[end]);
+        std::string loop = "for f in " + images + "; do vitrace " + word;
+        for (int j = 2; j < argc; j++) {
+            if (j == i) {
+                loop += " --image \"$f\"";
+                j = end - 1;
+                continue;
+            }
+            const std::string a = argv[j];
+            const bool file_out = a == "-o" || a == "--output" || a == "--tensors";
+            if ((file_out || a == "--out") && j + 1 < argc) {
+                const std::string v = argv[++j];
+                const auto dot = v.find_last_of('.'), slash = v.find_last_of('/');
+                const std::string ext = dot != std::string::npos && (slash == std::string::npos || dot > slash) ? v.substr(dot) : "";
+                loop += " " + a + (file_out ? " \"${f%.*}" + ext + "\"" : " " + shell_word(v) + "/\"$(basename \"${f%.*}\")\"");
+                continue;
+            }
+            loop += " " + shell_word(a);
+        }
         throw Error(ErrorKind::Usage, "--image takes one image, and got several (" + images +
-                                          "); run once per image, for example: for f in " + images +
-                                          "; do vitrace " + word + " --image \"$f\" ...; done");
+                                          "); run once per image, for example:  " + loop + "; done");
     }
 }
 

@@ -793,6 +793,21 @@ BOOST_AUTO_TEST_CASE(bad_flags) {
             BOOST_CHECK_MESSAGE(r.err.find("for f in") != std::string::npos, r.err);
             BOOST_CHECK(!std::filesystem::exists(path("several.json")));
         }
+    // The loop it suggests runs, one trace per image, named after the image.
+    std::filesystem::create_directories(path("imgs"));
+    std::filesystem::copy_file(image, path("imgs/a.png"));
+    std::filesystem::copy_file(image, path("imgs/b c.png"));
+    const RunResult r = run_vitrace("trace " + kTiny + " --image " + quote(path("imgs/a.png")) + " " +
+                                    quote(path("imgs/b c.png")) + " -o " + quote(path("x.json")) + " -q");
+    const auto at = r.err.find("for f in");
+    BOOST_REQUIRE_MESSAGE(at != std::string::npos, r.err);
+    std::string loop = r.err.substr(at);
+    while (!loop.empty() && loop.back() == '\n') loop.pop_back();
+    const std::string dir = std::filesystem::path(VITRACE_BINARY).parent_path().string();
+    const vitrace::test::RunResult ran = vitrace::test::run("PATH=" + quote(dir) + ":\"$PATH\" bash -c " + quote(loop));
+    BOOST_CHECK_MESSAGE(ran.exit_code == 0, loop << "\n" << ran.err);
+    BOOST_CHECK(std::filesystem::exists(path("imgs/a.json")));
+    BOOST_CHECK(std::filesystem::exists(path("imgs/b c.json")));
     check_trace_fails(*this, {"report has no --values", tiny_image + " --values full", 2, "vitrace report has no flag --values"},
                       "report");
 }
