@@ -15,7 +15,7 @@ namespace {
 constexpr int kDisplay = 256;
 constexpr int kMargin = 8, kGap = 6;
 
-int enlarge_factor(int side) { return std::max(1, (kDisplay + side - 1) / side); }
+int enlarge_factor(int side) { return std::max(1, kDisplay / side); }
 
 std::string str(int64_t v) { return std::to_string(v); }
 

@@ -68,13 +68,15 @@ Collector::Collector(const ModelConfig& cfg) : cfg_(cfg), layers_(cfg.attention_
 TraceOptions Collector::trace_options(std::vector<std::string> full_steps) {
     TraceOptions o;
     o.values = ValuesMode::Summary;
+    asked_ = full_steps;
     o.full_steps = std::move(full_steps);
     o.on_values = [this](const Step& s, const Tensor& t) { take(s, t); };
     return o;
 }
 
 void Collector::take(const Step& s, const Tensor& t) {
-    if (s.values_mode == ValuesMode::Full || t.numel() <= kFullValues) {
+    const bool asked = std::any_of(asked_.begin(), asked_.end(), [&](const std::string& g) { return glob_match(g, s.name); });
+    if (asked || t.numel() <= kFullValues) {
         values_[s.index] = {{"kind", "full"}, {"pool", std::vector<int64_t>(t.shape.size(), 1)},
                             {"blob", f32_blob(t.ptr(), t.shape)}};
     } else {

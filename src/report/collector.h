@@ -65,6 +65,9 @@ private:
     int64_t pooled_limit_ = kPooledValuesMax;
     int64_t attention_kept_ = 0;  // softmax values kept so far
     std::map<int, nlohmann::ordered_json> values_;
+    // The --steps globs: their steps keep all their values in the page, whatever
+    // else the trace keeps in full (the attention pictures' maps).
+    std::vector<std::string> asked_;
 
     // ViT: each query and key cell of the kept attention covers pool_ x pool_ patches
     int64_t pool_ = 1;

@@ -104,6 +104,9 @@ def check_steps(name, data, trace):
             err = np.max(np.abs(got - want) / (np.abs(want) + 1e-3))
             worst_pooled = max(worst_pooled, float(err))
     pooled = sum(s["values"]["kind"] == "pooled" for s in steps)
+    # docs/report.md: full up to 32,768 values, pooled above (no --steps here)
+    wrong = [s["name"] for s in steps if (s["values"]["kind"] == "full") != (math.prod(s["shape"]) <= 32768)]
+    check(not wrong, f"{name}: steps of at most 32,768 values are full, larger ones pooled ({', '.join(wrong[:3])})")
     check(worst_pooled < 2e-3, f"{name}: {pooled} pooled steps equal numpy's block means within float16 "
                                f"(worst relative {worst_pooled:.1e})")
     return {s["name"]: np.array(s["values"], dtype=np.float32).reshape(s["shape"]) for s in ref}
