@@ -45,8 +45,11 @@ void lesson_06(Lesson& l) {
                fixed(from_qkv));
     }
     l.line();
-    l.say("The transpose is what makes heads independent: after it, head h's q is one contiguous [N, head_dim] "
-          "block, so q*k^T for that head is an ordinary matrix product.");
+    l.say("The heads are independent because each owns its slice of the channels: head h reads only "
+          "columns h*head_dim to (h+1)*head_dim - 1 of q, of k and of v, and until merge_heads no product "
+          "mixes two slices (attn.proj, after it, is where the heads meet). "
+          "The transpose computes nothing and changes no head's numbers: it makes head h's q one contiguous "
+          "[N, head_dim] block, so q*k^T for that head is an ordinary matrix product over memory in order.");
 
     l.exercise("Which column of qkv holds v for head 0, dim 3? Compute s*C + h*head_dim + d, then find the "
                "same numbers in split_heads under qkv=2, heads=0, head_dim=3.",
