@@ -65,9 +65,11 @@ void lesson_11(Lesson& l) {
     l.line("  x_out = x_in + f_1(...) + f_2(...) + ... + f_2L(...)     (2 branches per block)");
     l.line();
     l.say("This identity path carries the input forward, and the gradient back, through any depth "
-          "unchanged. That is why deep pre-norm stacks train stably, where post-norm Transformers need a "
-          "careful learning-rate warm-up. The price: nothing rescales the stream, which grows as the branches "
-          "add to it; the final norm before the head brings it back to scale.");
+          "unchanged. That is why deep pre-norm stacks train stably. It does not make warm-up useless: "
+          "Xiong et al. (2020) show that a pre-norm Transformer can train without it, where post-norm "
+          "needs it, yet ViT and DeiT both train with a learning-rate warm-up. The price of pre-norm: nothing "
+          "rescales the stream, which grows as the branches add to it; the final norm before the head brings "
+          "it back to scale.");
 
     // A deeper model: the stream's spread per block against the spread of what norm1 hands the branch.
     const int depth = 6;
