@@ -53,13 +53,14 @@ void lesson_02(Lesson& l) {
     l.say("Its output is a small image with C channels, [C, h, w], as PyTorch's Conv2d returns it:");
     show_tensor(l, "patch_embed_conv", "conv2d", conv, {"C", "h", "w"});
 
-    // out[c, oy, ox] against proj[n = oy*w + ox, c], every value.
+    // out[c, oy, ox] against proj[p = oy*w + ox, c], every value.
     double max_diff = 0;
     for (int64_t c = 0; c < C; c++)
         for (int64_t cell = 0; cell < n; cell++)
             max_diff = std::max(max_diff, (double)std::fabs(conv[c * n + cell] - proj.values[cell * C + c]));
     const int64_t c = 1, oy = 0, ox = 1, cell = oy * g + ox;
-    l.say("Grid cell (oy, ox) is patch n = oy*w + ox, so conv[c, oy, ox] should be proj[n, c]. For example:");
+    l.say("Grid cell (oy, ox) is patch p = oy*w + ox of the n patches, so conv[c, oy, ox] should be proj[p, c]. "
+          "For example:");
     l.line("  conv[" + std::to_string(c) + ", " + std::to_string(oy) + ", " + std::to_string(ox) +
            "] = " + fixed(conv[c * n + cell]) + "    proj[" + std::to_string(cell) + ", " + std::to_string(c) +
            "] = " + fixed(proj.values[cell * C + c]));
@@ -73,7 +74,7 @@ void lesson_02(Lesson& l) {
           "checkpoint's Conv2d weight loads into the linear layer unchanged, and timm's "
           "x.flatten(2).transpose(1, 2) turns [C, h, w] into the [n, C] tokens.");
 
-    l.exercise("In patch n = 3 (the bottom-right one), which column of patch_embed.patchify holds the green "
+    l.exercise("In patch 3 (the bottom-right one), which column of patch_embed.patchify holds the green "
                "value of the patch's row 1, column 2? Which pixel of input.normalize is it? Compare the two "
                "values.",
                trace_command("input.normalize,patch_embed.patchify"));

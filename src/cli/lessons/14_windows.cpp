@@ -28,7 +28,7 @@ std::string at(const std::string& step, int i, int j) {
 }
 
 // Multiply-adds of one attention layer over an h×w grid of C channels: qkv and
-// proj (4hwC²), then q·kᵀ and attn·v, globally or within windows of M×M.
+// proj (4HWC²), then q·kᵀ and attn·v, globally or within windows of M×M.
 int64_t global_attention_macs(int64_t hw, int64_t C) { return 4 * hw * C * C + 2 * hw * hw * C; }
 int64_t window_attention_macs(int64_t hw, int64_t C, int64_t M) { return 4 * hw * C * C + 2 * M * M * hw * C; }
 
@@ -105,16 +105,16 @@ void lesson_14(Lesson& l) {
     l.say("Scores per head: " + std::to_string(nW) + " windows x " + std::to_string(T) + " x " +
           std::to_string(T) + " = " + std::to_string(nW * T * T) + ", against " + std::to_string(hw) + " x " +
           std::to_string(hw) + " = " + std::to_string(hw * hw) + " for global attention. Multiply-adds of one "
-          "attention layer (qkv and proj cost 4hwC^2 either way):");
-    l.line("  global  4hwC^2 + 2(hw)^2 C = " + std::to_string(4 * hw * C * C) + " + " +
+          "attention layer on the H x W grid (qkv and proj cost 4HWC^2 either way):");
+    l.line("  global  4HWC^2 + 2(HW)^2 C = " + std::to_string(4 * hw * C * C) + " + " +
            std::to_string(2 * hw * hw * C) + " = " + std::to_string(global_attention_macs(hw, C)));
-    l.line("  window  4hwC^2 + 2M^2 hwC  = " + std::to_string(4 * hw * C * C) + " + " +
+    l.line("  window  4HWC^2 + 2M^2 HWC  = " + std::to_string(4 * hw * C * C) + " + " +
            std::to_string(2 * (int64_t)T * hw * C) + " = " + std::to_string(window_attention_macs(hw, C, M)));
     l.line("  the trace: qkv + scores + weighted_sum + proj = " + std::to_string(measured));
     l.line();
     const int64_t C0 = tiny.channels(0), M0 = tiny.window_at(0);
-    l.say("The score term shrinks by hw / M^2, the number of windows, and the cost becomes linear in the number "
-          "of tokens. For swin_tiny_patch4_window7_224's first stage (hw = " + std::to_string(hw0) + ", C = " +
+    l.say("The score term shrinks by HW / M^2, the number of windows, and the cost becomes linear in the number "
+          "of tokens. For swin_tiny_patch4_window7_224's first stage (HW = " + std::to_string(hw0) + ", C = " +
           std::to_string(C0) + ", M = " + std::to_string(M0) + "), one attention layer:");
     const int64_t nW0 = hw0 / (M0 * M0);
     l.line("  scores per head  global " + std::to_string(hw0 * hw0) + "    window " + std::to_string(nW0) + " x " +
