@@ -21,6 +21,10 @@
 // digit. Changing any shown digit therefore fails the test.
 //
 // A command must exit 0 unless its shown output holds "vitrace: error:".
+//
+// Commands shown inside an output (a lesson's "  $ vitrace ..." lines and the
+// command under "Check your answer with:", with their " \\" continuations)
+// are run too, after the file's own commands, and must exit 0.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +48,34 @@ struct Example {
     std::string command;
     std::vector<std::string> expected;
 };
+
+std::string trimmed(const std::string& s) {
+    const auto a = s.find_first_not_of(' ');
+    return a == std::string::npos ? "" : s.substr(a);
+}
+
+// The commands shown inside the outputs: an indented "$ vitrace ..." line, or
+// the line under "Check your answer with:", joined with the lines its
+// trailing " \\" continues onto.
+std::vector<Example> inner_commands(const std::vector<Example>& examples) {
+    std::vector<Example> out;
+    for (const Example& ex : examples) {
+        const std::vector<std::string>& lines = ex.expected;
+        for (size_t i = 0; i < lines.size(); i++) {
+            std::string start;
+            const std::string t = trimmed(lines[i]);
+            if (lines[i].rfind(" ", 0) == 0 && t.rfind("$ vitrace ", 0) == 0) start = t.substr(2);
+            if (t == "Check your answer with:" && i + 1 < lines.size() && trimmed(lines[i + 1]).rfind("vitrace ", 0) == 0)
+                start = trimmed(lines[++i]);
+            if (start.empty()) continue;
+            std::string command = start;
+            while (command.size() >= 2 && command.compare(command.size() - 2, 2, " \\") == 0 && i + 1 < lines.size())
+                command = command.substr(0, command.size() - 1) + trimmed(lines[++i]);
+            out.push_back({ex.line, command, {}});
+        }
+    }
+    return out;
+}
 
 std::vector<Example> read_examples(const std::string& path) {
     std::ifstream f(path);
@@ -258,7 +290,21 @@ int main(int argc, char** argv) {
             std::cout << file << ":" << ex.line << ": ok $ " << ex.command << "\n";
         }
     }
+    // The commands shown inside outputs: each must run.
+    const std::vector<Example> inner = inner_commands(examples);
+    int inner_failures = 0;
+    for (const Example& ex : inner) {
+        const Result r = run(ex.command, scratch, fs::absolute(bin).string());
+        if (r.code != 0) {
+            inner_failures++;
+            std::cout << file << ":" << ex.line << ": FAILED (shown in the output) $ " << ex.command << "\n    exit code "
+                      << r.code << "\n    --- actual output ---\n" << r.output << "    ---------------------\n";
+        } else {
+            std::cout << file << ":" << ex.line << ": ok (shown in the output) $ " << ex.command << "\n";
+        }
+    }
     fs::remove_all(scratch);
-    std::cout << examples.size() - failures << " of " << examples.size() << " commands match " << file << "\n";
-    return failures ? 1 : 0;
+    std::cout << examples.size() - failures << " of " << examples.size() << " commands match " << file << "; "
+              << inner.size() - inner_failures << " of " << inner.size() << " commands shown in outputs run\n";
+    return failures || inner_failures ? 1 : 0;
 }
