@@ -115,22 +115,12 @@ CLI::App* setup_shapes(CLI::App& app, ShapesCommand& o) {
 
 int run_shapes(const ShapesCommand& o) {
     const ModelConfig cfg = resolve_config(o.model);
-    const Model m = make_model(cfg);  // shape-only weights: nothing allocated, nothing computed
-    Trace trace;
-    const int S = cfg.image_size();
-    const Tensor x = Tensor::shape_only({3, S, S});
-    trace.record(StepAt{Role::InputNormalize}, "normalize", x, {"rgb", "img_h", "img_w"});
-    forward(m, x, trace);
+    const Trace trace = shape_trace(cfg);
     const std::vector<std::string> globs = split_commas(o.steps);
     warn_unmatched(trace, globs, "--steps");
     const Table table = shapes_table(trace, globs, o.blocks == "first");
     table.print(stdout, o.wide ? 0 : kTableWidth);
-    int64_t macs = 0;
-    for (const Step& s : trace.steps()) macs += s.macs;
-    std::string shown;
-    if (table.rows.size() < trace.steps().size()) shown = " (" + std::to_string(table.rows.size()) + " shown)";
-    std::printf("%s: %zu steps%s, %s parameters, %s multiply-adds per image\n", cfg.name.c_str(), trace.steps().size(),
-                shown.c_str(), human_count((double)param_count(cfg)).c_str(), human_count((double)macs).c_str());
+    std::printf("%s\n", shapes_footer(cfg, trace, table.rows.size()).c_str());
     return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "cli/run.h"
 
+#include "cli/format.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +51,24 @@ void warn_unmatched(const Trace& trace, const std::vector<std::string>& patterns
         for (const std::string& n : closest_names(p, names, 3)) near += (near.empty() ? "" : ", ") + n;
         print_warning(flag + " pattern '" + p + "' matches no step; close names: " + near);
     }
+}
+
+Trace shape_trace(const ModelConfig& cfg) {
+    const Model m = make_model(cfg);  // shape-only weights: nothing allocated, nothing computed
+    Trace trace;
+    const int S = cfg.image_size();
+    const Tensor x = Tensor::shape_only({3, S, S});
+    trace.record(StepAt{Role::InputNormalize}, "normalize", x, {"rgb", "img_h", "img_w"});
+    forward(m, x, trace);
+    return trace;
+}
+
+std::string shapes_footer(const ModelConfig& cfg, const Trace& trace, size_t shown) {
+    int64_t macs = 0;
+    for (const Step& s : trace.steps()) macs += s.macs;
+    const std::string part = shown < trace.steps().size() ? " (" + std::to_string(shown) + " shown)" : "";
+    return cfg.name + ": " + std::to_string(trace.steps().size()) + " steps" + part + ", " +
+           human_count((double)param_count(cfg)) + " parameters, " + human_count((double)macs) + " multiply-adds per image";
 }
 
 void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* out) {

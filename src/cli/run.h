@@ -20,6 +20,12 @@ ImageRun run_on_image(const LoadedModel& lm, const std::string& image_path, cons
 void warn_unmatched(const Trace& trace, const std::vector<std::string>& patterns, const std::string& flag);
 
 // The top-5 (or what the model gives instead), as `trace` prints it.
+// The trace of `vitrace shapes`: the forward pass on shape-only tensors from
+// input.normalize on, nothing allocated or computed.
+Trace shape_trace(const ModelConfig& cfg);
+// Its last line: "vit_base_patch16_224: 188 steps (13 shown), 86.57M parameters, 17.56G multiply-adds per image".
+std::string shapes_footer(const ModelConfig& cfg, const Trace& trace, size_t shown);
+
 void print_predictions(const LoadedModel& lm, const ImageRun& run, std::FILE* out);
 
 // A progress line on stderr while a trace runs, when stderr is a terminal;

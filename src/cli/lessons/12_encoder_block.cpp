@@ -20,19 +20,16 @@ std::string macs_text(int64_t macs) { return macs ? std::to_string(macs) : "-"; 
 void lesson_12(Lesson& l) {
     l.say("Lessons 4 to 11 took one encoder block apart. Put back together, it is these steps, and a ViT is "
           "depth copies of it, each with its own weights:");
-    l.command(trace_command("norm,pool,head"));
+    // The table `vitrace shapes` prints for these steps, from the same function.
+    l.command("vitrace shapes " + kSmallVit + " --steps 'blocks.0.*'");
+    const ModelConfig small = config_from_flags(kSmallVit);
+    const Trace shapes = shape_trace(small);
+    const Table block = shapes_table(shapes, {"blocks.0.*"});
+    show_table(l, block);
+    const int in_block = static_cast<int>(block.rows.size());
+    l.line("  " + shapes_footer(small, shapes, block.rows.size()));
     const ImageRun& token_run = l.run(kSmallVit);
     char row[160];
-    std::snprintf(row, sizeof row, "  %-28s %-12s %-36s %5s", "step", "op", "shape", "MACs");
-    l.line(row);
-    int in_block = 0;
-    for (const Step& s : token_run.trace.steps()) {
-        if (s.at.block != 0) continue;
-        std::snprintf(row, sizeof row, "  %-28s %-12s %-36s %5s", s.name.c_str(), s.op.c_str(),
-                      named_shape(s).c_str(), macs_text(s.macs).c_str());
-        l.line(row);
-        in_block++;
-    }
     l.line();
     l.say(std::to_string(in_block) + " steps: two halves, attention and MLP, each a LayerNorm, a branch and an "
           "addition to the residual stream. The block's input and output are both [N, C], which is what lets "
