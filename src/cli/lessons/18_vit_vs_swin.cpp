@@ -50,8 +50,9 @@ void lesson_18(Lesson& l) {
     l.summary("layers.1.blocks.0.attn.softmax");
     l.line();
 
-    l.say("At real sizes, ViT-B/16 against Swin-T at 224x224 (ViT-B's blocks are all alike; one is shown):");
-    l.command("vitrace compare --vit vit_base_patch16_224 --swin swin_tiny_patch4_window7_224");
+    l.say("At real sizes, ViT-B/16 against Swin-T at 224x224 (ViT-B's blocks are all alike; one is shown). "
+          "vitrace compare prints the same figures in full, split into projections, attention and MLP; the "
+          "exercise below runs it:");
     const ModelCost vit = model_cost(find_model("vit_base_patch16_224"));
     const ModelCost swin = model_cost(find_model("swin_tiny_patch4_window7_224"));
     Table real = cost_table();
