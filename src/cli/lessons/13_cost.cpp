@@ -22,8 +22,8 @@ void lesson_13(Lesson& l) {
     l.line();
 
     l.say("At real sizes the quadratic term matters. ViT-B/16 has C = 768 and 12 heads; a 224x224 image "
-          "gives 14x14 patches, N = 197; at 384x384 it is 24x24 patches, N = 577:");
-    l.command("vitrace compare --vit vit_base_patch16_224 --swin swin_base_patch4_window12_384 --image-size 384");
+          "gives 14x14 patches, N = 197; at 384x384 it is 24x24 patches, N = 577. One block at each size (vitrace "
+          "compare --image-size 384 prints the whole model, beside a Swin that runs at 384):");
     Table t{{"image", "N", "projections", "attention", "MLP", "attention share", "scores/block"},
             {false, true, true, true, true, true, true},
             {}};
