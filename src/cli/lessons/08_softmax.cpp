@@ -118,6 +118,47 @@ void lesson_08(Lesson& l) {
           "what softmax_rows in src/core/attention.cpp does, and what PyTorch's softmax does too. Scores "
           "this far apart give one-hot weights: exp(x_j - max) of every other key is tiny, or underflows to 0.");
 
+    // Random weights against trained ones: how peaked the rows are.
+    l.say("The small model is untrained, so its scores are close together and every row is close to "
+          "uniform. A trained model's rows are not. Per head, the largest weight of a row (averaged over the "
+          "rows) against the uniform 1/N, and the entropy of a row as a share of the uniform row's ln N (1 = "
+          "spread evenly, 0 = all on one key):");
+    Table focus{{"model", "step", "head", "N", "1/N", "largest weight", "entropy / ln N"},
+                {false, false, true, true, true, true, true}};
+    auto add_focus = [&](const std::string& model, const Step& s) {
+        const int64_t heads = s.shape[0], n = s.shape[2];
+        for (int64_t hh = 0; hh < heads; hh++) {
+            double largest = 0, entropy = 0;
+            for (int64_t r = 0; r < n; r++) {
+                const float* w = &s.values[(hh * n + r) * n];
+                largest += *std::max_element(w, w + n);
+                for (int64_t j = 0; j < n; j++)
+                    if (w[j] > 0) entropy -= w[j] * std::log((double)w[j]);
+            }
+            focus.rows.push_back({hh ? "" : model, hh ? "" : s.name, std::to_string(hh), std::to_string(n),
+                                  fixed(1.0 / (double)n), fixed(largest / (double)n),
+                                  fixed(entropy / (double)n / std::log((double)n))});
+        }
+    };
+    add_focus("untrained", soft);
+    const Step& untrained_scale = scale;
+    l.run("--model vit_shapes");
+    const Step& trained = l.step("blocks.3.attn.softmax");
+    add_focus("vit_shapes", trained);
+    show_table(l, focus);
+    double least = 1e9, most = 0;  // the trained heads' largest weight, in units of 1/N
+    for (size_t r = soft.shape[0]; r < focus.rows.size(); r++) {
+        const double times = std::stod(focus.rows[r][5]) / std::stod(focus.rows[r][4]);
+        least = std::min(least, times);
+        most = std::max(most, times);
+    }
+    l.say("vit_shapes, trained on the shapes of data/shapes.py, puts " + fixed(least, 1) + " to " + fixed(most, 1) +
+          " times the uniform weight on a row's favourite key, by head, in its last block: this is the peaked "
+          "attention the pictures of lesson 18 draw. Its scaled scores are further apart (std " +
+          fixed(l.step("blocks.3.attn.scale").stats.std) + ", against " + fixed(untrained_scale.stats.std) +
+          " in the untrained model), and the softmax turns a spread of a few units into weights far from "
+          "uniform.");
+
     l.exercise("Two weights of a row are in the ratio exp(difference of their scores), whatever the rest of "
                "the row. In head 1, row N=1, compute exp(scale[1, 1, 4] - scale[1, 1, 2]) and compare it "
                "with softmax[1, 1, 4] / softmax[1, 1, 2].",
