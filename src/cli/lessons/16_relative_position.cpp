@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <cmath>
+
 #include "cli/lesson.h"
 #include "core/swin.h"
 #include "cli/lessons/grid_map.h"
@@ -153,6 +155,49 @@ void lesson_16(Lesson& l) {
     l.line("  scale " + fixed(scaled.values[k]) + " + bias " + fixed(bias.values[(h * T + a) * T + b]) + " = " +
            fixed(added.values[k]));
     l.line();
+
+    // A learned table: swin_shapes, trained, beside the untrained small model's.
+    const Step& random_table = l.step("layers.0.blocks.0.attn.relative_position_bias_table");
+    l.run("--model swin_shapes");
+    const Step& learned = l.step("layers.0.blocks.0.attn.relative_position_bias_table");
+    // [(2M-1)^2, heads]: the side of the offset grid is the square root of the rows
+    const int lside = (int)std::lround(std::sqrt((double)learned.shape[0])), lm = (lside + 1) / 2;
+    const int lheads = (int)learned.shape[1];
+    l.say("These tables are untrained: seeded random numbers, from " + fixed(random_table.stats.min) + " to " +
+          fixed(random_table.stats.max) + " here. Trained, they learn where to look. swin_shapes (windows of M = " +
+          std::to_string(lm) + ", trained on data/shapes.py) spans " + fixed(learned.stats.min) + " to " +
+          fixed(learned.stats.max) + " in stage 0, block 0. Each head's table as a " + std::to_string(lside) +
+          " x " + std::to_string(lside) + " grid of offsets, dy down and dx across, (0, 0) in the middle:");
+    for (int hh = 0; hh < lheads; hh++) {
+        l.line("  head " + std::to_string(hh) + "      dx: " + [&] {
+            std::string head;
+            for (int dx = -(lm - 1); dx <= lm - 1; dx++) {
+                char cell[16];
+                std::snprintf(cell, sizeof cell, "%8d", dx);
+                head += cell;
+            }
+            return head;
+        }());
+        int best = 0;
+        for (int r = 0; r < lside * lside; r++)
+            if (learned.values[(size_t)r * lheads + hh] > learned.values[(size_t)best * lheads + hh]) best = r;
+        for (int dy = -(lm - 1); dy <= lm - 1; dy++) {
+            char line[256];
+            int at = std::snprintf(line, sizeof line, "    dy = %2d        ", dy);
+            for (int dx = -(lm - 1); dx <= lm - 1; dx++) {
+                const int r = (dy + lm - 1) * lside + (dx + lm - 1);
+                at += std::snprintf(line + at, sizeof line - at, "%8s", fixed(learned.values[(size_t)r * lheads + hh], 2).c_str());
+            }
+            l.line(line);
+        }
+        l.line("    largest at (dy, dx) = (" + std::to_string(best / lside - (lm - 1)) + ", " +
+               std::to_string(best % lside - (lm - 1)) + ")");
+    }
+    l.line();
+    l.say("Unlike the random table, the learned one has a shape: a few offsets stand out in each head, and what "
+          "a head adds depends on where the key lies from the query, whatever the image. vitrace attention "
+          "--model swin_shapes draws each head's table as a picture (swin_bias_table_stage0_headH.png), and "
+          "vitrace report shows it too.");
 
     const std::string m4 = std::to_string(M4 - 1), side4 = std::to_string(2 * M4 - 1);
     l.exercise("Back to the lesson's model with M = " + std::to_string(M4) + ": what are "
