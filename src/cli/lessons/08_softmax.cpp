@@ -123,23 +123,8 @@ void lesson_08(Lesson& l) {
           "uniform. A trained model's rows are not. Per head, the largest weight of a row (averaged over the "
           "rows) against the uniform 1/N, and the entropy of a row as a share of the uniform row's ln N (1 = "
           "spread evenly, 0 = all on one key):");
-    Table focus{{"model", "step", "head", "N", "1/N", "largest weight", "entropy / ln N"},
-                {false, false, true, true, true, true, true}};
-    auto add_focus = [&](const std::string& model, const Step& s) {
-        const int64_t heads = s.shape[0], n = s.shape[2];
-        for (int64_t hh = 0; hh < heads; hh++) {
-            double largest = 0, entropy = 0;
-            for (int64_t r = 0; r < n; r++) {
-                const float* w = &s.values[(hh * n + r) * n];
-                largest += *std::max_element(w, w + n);
-                for (int64_t j = 0; j < n; j++)
-                    if (w[j] > 0) entropy -= w[j] * std::log((double)w[j]);
-            }
-            focus.rows.push_back({hh ? "" : model, hh ? "" : s.name, std::to_string(hh), std::to_string(n),
-                                  fixed(1.0 / (double)n), fixed(largest / (double)n),
-                                  fixed(entropy / (double)n / std::log((double)n))});
-        }
-    };
+    Table focus = attention_focus_table();
+    auto add_focus = [&](const std::string& model, const Step& s) { add_attention_focus(focus, model, s); };
     add_focus("untrained", soft);
     const Step& untrained_scale = scale;
     l.run("--model vit_shapes");

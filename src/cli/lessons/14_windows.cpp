@@ -131,6 +131,18 @@ void lesson_14(Lesson& l) {
     l.line(channels(at("window_reverse", y, x), rev, y * H + x, C));
     l.line();
 
+    // Untrained against trained: how peaked a window's rows are.
+    Table focus = attention_focus_table();
+    add_attention_focus(focus, "untrained", l.step("layers.0.blocks.0.attn.softmax"));
+    l.run("--model swin_shapes");
+    const Step& trained = l.step("layers.0.blocks.0.attn.softmax");
+    add_attention_focus(focus, "swin_shapes", trained);
+    l.say("Inside a window, attention is a softmax over the window's T tokens. The small model is untrained, so "
+          "its rows are near uniform, 1/T each; swin_shapes, trained on data/shapes.py with windows of " +
+          std::to_string(trained.shape.back()) + " tokens too, looks at a few. Per head, averaged over the "
+          "windows' rows:");
+    show_table(l, focus);
+
     l.exercise("Which window and which position in it does token (y=5, x=2) of the grid go to? Find its " +
                    std::to_string(C) + " channels in norm1 and in window_partition.",
                trace_command("layers.0.blocks.0.norm1,layers.0.blocks.0.window_partition", kSmallSwin));

@@ -1,5 +1,7 @@
 #include "cli/lessons/lesson_extras.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -52,6 +54,30 @@ void show_table(Lesson& l, const Table& t) {
 
 std::string labelled(const std::string& label, const std::string& value, size_t width) {
     return "  " + label + std::string(label.size() < width ? width - label.size() : 1, ' ') + value;
+}
+
+Table attention_focus_table() {
+    return {{"model", "step", "head", "keys", "uniform", "largest weight", "entropy / ln keys"},
+            {false, false, true, true, true, true, true}};
+}
+
+void add_attention_focus(Table& t, const std::string& model, const Step& s) {
+    const size_t rank = s.shape.size();
+    const int64_t n = s.shape[rank - 1], heads = s.shape[rank - 3];
+    const int64_t windows = rank == 4 ? s.shape[0] : 1;
+    for (int64_t h = 0; h < heads; h++) {
+        double largest = 0, entropy = 0;
+        for (int64_t w = 0; w < windows; w++)
+            for (int64_t r = 0; r < n; r++) {
+                const float* row = &s.values[(((w * heads + h) * n) + r) * n];
+                largest += *std::max_element(row, row + n);
+                for (int64_t j = 0; j < n; j++)
+                    if (row[j] > 0) entropy -= row[j] * std::log((double)row[j]);
+            }
+        const double rows = (double)(windows * n);
+        t.rows.push_back({h ? "" : model, h ? "" : s.name, std::to_string(h), std::to_string(n), fixed(1.0 / (double)n),
+                          fixed(largest / rows), fixed(entropy / rows / std::log((double)n))});
+    }
 }
 
 std::string values_str(const float* v, int64_t n, int decimals) {
