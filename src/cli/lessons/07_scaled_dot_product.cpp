@@ -109,6 +109,21 @@ void lesson_07(Lesson& l) {
           "timm multiplies q by head_dim^-0.5 before the product instead of scaling the scores after it; "
           "the result is the same up to rounding.");
 
+    // A trained model: the scaled scores spread wider than the untrained ones.
+    const double untrained_std = l.step("blocks.0.attn.scale").stats.std;
+    l.run("--model vit_shapes");
+    const Step& trained_scores = l.step("blocks.3.attn.scores");
+    const Step& trained_scale = l.step("blocks.3.attn.scale");
+    const int64_t trained_dim = l.step("blocks.3.attn.split_heads").shape.back();
+    l.say("The scaling keeps the spread of the scores from growing with head_dim; what the spread then is, "
+          "training decides. vit_shapes "
+          "(trained on data/shapes.py, head_dim = " + std::to_string(trained_dim) + ", so the scores are divided by " +
+          fixed(std::sqrt((double)trained_dim), 0) + "), in its last block: scores std " +
+          fixed(trained_scores.stats.std) + ", scaled " + fixed(trained_scale.stats.std) + ", from " +
+          fixed(trained_scale.stats.min) + " to " + fixed(trained_scale.stats.max) + ", against a scaled std of " +
+          fixed(untrained_std) + " in the untrained model above. Scores a few units apart are what make its "
+          "attention peaked, as lesson 8 shows.");
+
     l.exercise("With --heads 1 the single head has head_dim = 8. What ratio do you expect between the std of "
                "blocks.0.attn.scores and the std of blocks.0.attn.scale?",
                trace_command("blocks.0.attn.scores,blocks.0.attn.scale",
