@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <cmath>
+#include <vector>
 #include "cli/lesson.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
@@ -108,6 +110,40 @@ void lesson_09(Lesson& l) {
           "is the first step where the heads' results are mixed: each output channel reads all " +
           std::to_string(C) + " channels of merge_heads.");
     l.summary("blocks.0.attn.proj");
+    l.line();
+
+    // A trained model: the cls token's output drawn from a few tokens.
+    l.run("--model vit_shapes");
+    const Step& soft3 = l.step("blocks.3.attn.softmax");
+    const int64_t heads3 = soft3.shape[0], n3 = soft3.shape[2];
+    const int grid3 = (int)std::lround(std::sqrt((double)(n3 - 1)));
+    std::vector<std::string> lines;
+    double least = 1, most = 0;
+    for (int64_t hh = 0; hh < heads3; hh++) {
+        const float* row = &soft3.values[(size_t)hh * n3 * n3];  // query 0, the cls token
+        std::vector<int64_t> order(n3);
+        for (int64_t j = 0; j < n3; j++) order[j] = j;
+        std::partial_sort(order.begin(), order.begin() + 3, order.end(), [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+        std::string keys;
+        double top = 0;
+        for (int k = 0; k < 3; k++) {
+            const int64_t j = order[k];
+            const std::string where = j == 0 ? "cls" : "(" + std::to_string((j - 1) / grid3) + ", " + std::to_string((j - 1) % grid3) + ")";
+            keys += (k ? ", " : "") + fixed(row[j]) + " on " + where;
+            top += row[j];
+        }
+        least = std::min(least, top);
+        most = std::max(most, top);
+        lines.push_back("  head " + std::to_string(hh) + ": " + keys + "; sum " + fixed(top));
+    }
+    l.say("In the untrained model every row spreads its weight nearly evenly, so o is close to the mean of v. "
+          "In vit_shapes, trained on data/shapes.py, the cls token's row in the last block (row N_q=0 of "
+          "blocks.3.attn.softmax) puts " + fixed(least, 2) + " to " + fixed(most, 2) + " of its weight, by head, on "
+          "just three of its " + std::to_string(n3) + " keys, where even weights would give them " +
+          fixed(3.0 / (double)n3, 2) + ": its output leans on those keys' v. Per head, the three largest weights "
+          "and the patches they go to (row, column of the " + std::to_string(grid3) + "x" + std::to_string(grid3) +
+          " grid):");
+    for (const std::string& line : lines) l.line(line);
     l.line();
 
     l.exercise("Compute o[1, 3, 2], head 1, token 3, dim 2, from row N=3 of heads=1 in the softmax and column "
