@@ -1,10 +1,10 @@
 // Lesson 9: the weighted sum and merging the heads (lessons/09-weighted-sum.md).
 // Source to read: src/core/attention.cpp, weighted_sum and merge_heads.
 #include <algorithm>
-#include <cstdio>
-
 #include <cmath>
+#include <cstdio>
 #include <vector>
+
 #include "cli/lesson.h"
 #include "cli/lessons/lesson_extras.h"
 #include "cli/table.h"
