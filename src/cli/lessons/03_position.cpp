@@ -2,6 +2,8 @@
 // Source to read: src/core/tokens.cpp, prepend_cls_token, add and sinusoidal_position_embedding.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 #include "cli/lesson.h"
 #include "core/vit.h"
@@ -93,6 +95,44 @@ void lesson_03(Lesson& l) {
     l.line("  PE[pos, 2i] = sin(pos / 10000^(2i/C))    PE[pos, 2i+1] = cos(pos / 10000^(2i/C))");
     l.line();
     show_tensor(l, "sinusoidal_position_embedding", "sin_cos", pe, {"N", "C"});
+
+    // What training makes of the table: vit_shapes' learned rows, compared by cosine similarity.
+    const LoadedModel shapes = load_model(config_from_flags("--model vit_shapes"), WeightOptions{});
+    const VitConfig& sc = shapes.model.config.as<VitConfig>();
+    const int g = sc.grid(), D = sc.width;
+    const std::vector<float>& learned = shapes.model.as<VitWeights>().pos_embed.data;  // [1, 1 + g*g, D]
+    auto cosine = [&](int a, int b) {  // rows a and b of the table (row 0 is the cls slot)
+        double ab = 0, aa = 0, bb = 0;
+        for (int c = 0; c < D; c++) {
+            const double x = learned[(size_t)a * D + c], y = learned[(size_t)b * D + c];
+            ab += x * y, aa += x * x, bb += y * y;
+        }
+        return ab / std::sqrt(aa * bb);
+    };
+    const int qr = 2, qc = 5, q = 1 + qr * g + qc;
+    l.say("Training does discover the grid. vit_shapes, trained on data/shapes.py, cuts its image into a grid of " +
+          std::to_string(g) + "x" + std::to_string(g) + " patches. The cosine similarity of its learned row for patch (" +
+          std::to_string(qr) + ", " + std::to_string(qc) + ") with the row of every patch, laid out on the grid:");
+    double near = 0, far = 0;
+    int near_n = 0, far_n = 0;
+    for (int r = 0; r < g; r++) {
+        std::string line = "   ";
+        for (int c = 0; c < g; c++) {
+            const double v = cosine(q, 1 + r * g + c);
+            char cell[16];
+            std::snprintf(cell, sizeof cell, "%7s", fixed(v, 2).c_str());
+            line += cell;
+            const int d = std::max(std::abs(r - qr), std::abs(c - qc));
+            if (d == 1) near += v, near_n++;
+            if (d >= 4) far += v, far_n++;
+        }
+        l.line(line);
+    }
+    l.line();
+    l.say("Its neighbours' rows point the same way (mean similarity " + fixed(near / near_n, 2) +
+          " for the 8 patches around it) and far patches' less (" + fixed(far / far_n, 2) + " at 4 or more "
+          "patches away), although nothing told the model that row " + std::to_string(q) + " and row " +
+          std::to_string(q + 1) + " are neighbours, or that row " + std::to_string(q + g) + " lies below it.");
 
     l.exercise("This model has N = 5 rows in its position table. How many rows does it need for a 16x16 "
                "image with the same 4x4 patches? Why can a table learned at one image size not be used at "
