@@ -63,12 +63,15 @@ void global_pictures(const ModelConfig& cfg, const Trace& t, const AttentionPict
     // timm: blocks.L.attn.softmax [heads, N_q, N_k]; the prefix tokens (cls, ...) come first
     const Step& attn = need(t, layer.scope(Role::Softmax));
     const int64_t N = attn.shape.back(), P = N - (int64_t)g * g;
-    const bool patch_query = o.query.size() == 2;
-    const int64_t q = patch_query ? P + (int64_t)o.query[0] * g + o.query[1] : 0;
-    const std::string who = patch_query ? "patch (" + str(o.query[0]) + ", " + str(o.query[1]) + ")" : "the cls token";
-    const std::string who_short = patch_query ? "(" + str(o.query[0]) + ", " + str(o.query[1]) + ")" : "cls";
+    // The query: the patch asked for; else the cls token (the first prefix
+    // token); else, with no prefix token, the centre patch.
+    const bool patch_query = o.query.size() == 2 || P == 0;
+    const int qr = o.query.size() == 2 ? o.query[0] : g / 2, qc = o.query.size() == 2 ? o.query[1] : g / 2;
+    const int64_t q = patch_query ? P + (int64_t)qr * g + qc : 0;
+    const std::string who = patch_query ? "patch (" + str(qr) + ", " + str(qc) + ")" : "the cls token";
+    const std::string who_short = patch_query ? "(" + str(qr) + ", " + str(qc) + ")" : "cls";
     std::vector<bool> query_cell((size_t)g * g, false);
-    if (patch_query) query_cell[(size_t)o.query[0] * g + o.query[1]] = true;
+    if (patch_query) query_cell[(size_t)qr * g + qc] = true;
     auto row_of = [&](int h) { return &attn.values[((size_t)h * N + q) * N + P]; };  // attn[h, q, P:], the patches
 
     const std::string tag = "layer" + str(L);

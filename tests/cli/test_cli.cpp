@@ -1510,6 +1510,11 @@ BOOST_FIXTURE_TEST_CASE(attention_pictures_mark_the_query_window_legend_and_head
     BOOST_CHECK_EQUAL(hq.y1 - hq.y0 + 1, 32);
     BOOST_CHECK_GT(most_colours_in_a_row(heads), 150u);
     BOOST_CHECK(fs::exists(path("marks/vit_query_attention_layer3_head0.png")));
+    // Without a cls token the pictures follow the centre patch, and say so.
+    const RunResult no_cls = run_vitrace("attention " + kTiny + " --class-token false" + img);
+    require_success(no_cls);
+    BOOST_CHECK_MESSAGE(no_cls.out.find("the attention of patch (2, 2)") != std::string::npos, no_cls.out);
+    BOOST_CHECK(no_cls.out.find("cls token") == std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(compare_draws_both_trained_models, Workdir) {
