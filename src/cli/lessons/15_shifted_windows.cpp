@@ -147,6 +147,49 @@ void lesson_15(Lesson& l) {
           std::to_string(shift) + ", " + std::to_string(shift) + ", :] is window_reverse[0, 0, :]: " +
           yes_no(same_values(&unshift.values[(shift * H + shift) * C], &rev.values[0], C)) + ".");
 
+    // Across the borders: how much of a token's attention in the shifted block
+    // goes to tokens of another regular window, untrained and trained.
+    auto across = [](const Step& soft, const Step& mask, const SwinConfig& c) {
+        const int H = c.resolution(0), M = c.window_at(0), sh = c.shift_at(0), T = M * M, nWx = H / M;
+        const int heads = (int)soft.shape[1], windows = nWx * nWx;
+        auto regular = [&](int w, int t) {  // the regular window of token t of shifted window w
+            const int y = ((w / nWx) * M + t / M + sh) % H, x = ((w % nWx) * M + t % M + sh) % H;
+            return (y / M) * nWx + x / M;
+        };
+        double got = 0, even = 0;
+        for (int w = 0; w < windows; w++)
+            for (int a = 0; a < T; a++) {
+                int allowed = 0, other = 0;
+                for (int b = 0; b < T; b++)
+                    if (mask.values[((size_t)w * T + a) * T + b] == 0) {
+                        allowed++;
+                        other += regular(w, b) != regular(w, a);
+                    }
+                even += (double)other / allowed;
+                for (int h = 0; h < heads; h++)
+                    for (int b = 0; b < T; b++)
+                        if (regular(w, b) != regular(w, a)) got += soft.values[(((size_t)w * heads + h) * T + a) * T + b] / heads;
+            }
+        return std::pair{got / (windows * T), even / (windows * T)};
+    };
+    const auto [untrained_got, untrained_even] =
+        across(l.step("layers.0.blocks.1.attn.softmax"), l.step("layers.0.blocks.1.attn_mask"), cfg);
+    l.run("--model swin_shapes");
+    const SwinConfig trained_cfg = config_from_flags("--model swin_shapes").as<SwinConfig>();
+    const auto [trained_got, trained_even] =
+        across(l.step("layers.0.blocks.1.attn.softmax"), l.step("layers.0.blocks.1.attn_mask"), trained_cfg);
+    l.say("This is how information crosses the regular windows' borders. In the shifted block, the share of "
+          "a token's attention (mean of the heads and tokens of stage 0) that goes to tokens of another regular "
+          "window, against the share even weights over the keys the mask allows would give:");
+    l.line("  untrained (this lesson's model)  " + fixed(untrained_got) + "   even weights " + fixed(untrained_even));
+    l.line("  swin_shapes (trained)            " + fixed(trained_got) + "   even weights " + fixed(trained_even));
+    l.line();
+    l.say("In both, the share is close to what even weights give (within " +
+          fixed(std::max(std::fabs(untrained_got - untrained_even), std::fabs(trained_got - trained_even)), 2) +
+          "): what carries information across the borders is where the shifted windows lie, not what the "
+          "model learned. Every other block regroups the tokens, and the next regular block passes what crossed "
+          "on inside its own windows.");
+
     l.exercise("In window 1 of the shifted block, which of the 16 tokens may token 0 attend to? Read the labels "
                "of window 1 from the region map (rows 0-3, columns 4-7), then find row T_q=0 of "
                "windows=1 in the mask.",
