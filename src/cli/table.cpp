@@ -45,16 +45,10 @@ void Table::print(std::FILE* out, int max_width) const {
         note_lines(i);
         const auto& r = rows[i];
         if (spill >= 0 && spill < (int)r.size() && r[spill].size() > width[spill]) {
-            // The long cell alone, in its column, then the row without it.
-            std::vector<std::string> head(r.begin(), r.begin() + spill + 1), rest = r;
-            std::string s;
-            for (int c = 0; c < spill; c++) {
-                const std::string& cell = head[c];
-                const std::string pad(width[c] - std::min(width[c], cell.size()), ' ');
-                s += (c ? "  " : "") + (c < (int)right.size() && right[c] ? pad + cell : cell + pad);
-            }
-            std::fprintf(out, "%s%s%s\n", s.c_str(), spill ? "  " : "", r[spill].c_str());
-            for (int c = 0; c <= spill; c++) rest[c] = "";
+            // The long cell on a line of its own, after the cells before it; then the row without them.
+            line(std::vector<std::string>(r.begin(), r.begin() + spill + 1));
+            std::vector<std::string> rest = r;
+            std::fill(rest.begin(), rest.begin() + spill + 1, "");
             line(rest);
         } else {
             line(r);
@@ -96,12 +90,6 @@ Table stats_table(const Trace& trace) {
 
 namespace {
 
-// A block's scope: "blocks.3" or "layers.1.blocks.0".
-std::string block_name(const StepAt& at) {
-    return at.stage >= 0 ? "layers." + std::to_string(at.stage) + ".blocks." + std::to_string(at.block)
-                         : "blocks." + std::to_string(at.block);
-}
-
 // What makes two blocks the same to a reader of the shapes table: every
 // step's leaf, op, shape, dims and MACs, in order.
 std::string block_signature(const std::vector<const Step*>& steps) {
@@ -113,8 +101,9 @@ std::string block_signature(const std::vector<const Step*>& steps) {
     return sig;
 }
 
-// "blocks.1 to blocks.11: 11 blocks like blocks.0", or with several models
-// alternating, "..., each like layers.2.blocks.0 or layers.2.blocks.1".
+// "... blocks.1 to blocks.11 (11 blocks): the same steps, shapes and MACs as
+// blocks.0", or, when two kinds alternate, "... (4 blocks): as
+// layers.2.blocks.0 and layers.2.blocks.1, in turn".
 std::string repeat_note(const std::vector<std::string>& run, const std::vector<std::string>& like) {
     std::string text = "     ... " + run.front() + (run.size() > 1 ? " to " + run.back() : "") + " (" +
                        std::to_string(run.size()) + (run.size() == 1 ? " block" : " blocks") + "): ";

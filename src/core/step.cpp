@@ -85,9 +85,14 @@ std::string layer_name(const StepAt& at) {
     return "";
 }
 
-std::string step_name(const StepAt& at) {
+std::string block_name(const StepAt& at) {
     std::string name = layer_name(at);
     if (at.stage >= 0 && at.block >= 0) name += ".blocks." + std::to_string(at.block);
+    return name;
+}
+
+std::string step_name(const StepAt& at) {
+    std::string name = block_name(at);
     if (!name.empty()) name += '.';
     return name + role_leaf(at.role);
 }

@@ -58,6 +58,9 @@ CostKind cost_kind(Role role);
 // The name of the layer a step belongs to, as the cost tables show it:
 // "blocks.3" for a ViT block, "layers.1" for a Swin stage; "" outside both.
 std::string layer_name(const StepAt& at);
+// The scope of a step: "blocks.3", "layers.1.blocks.0", "layers.1.downsample"'s
+// "layers.1", or "" outside the layers.
+std::string block_name(const StepAt& at);
 
 // The scope that a family's forward pass records its steps in, so that the
 // call site reads `trace.record(at(Role::Qkv), ...)`.

@@ -124,19 +124,16 @@ void lesson_08(Lesson& l) {
           "rows) against the uniform 1/N, and the entropy of a row as a share of the uniform row's ln N (1 = "
           "spread evenly, 0 = all on one key):");
     Table focus = attention_focus_table();
-    auto add_focus = [&](const std::string& model, const Step& s) { add_attention_focus(focus, model, s); };
-    add_focus("untrained", soft);
+    add_attention_focus(focus, "untrained", soft);
     const Step& untrained_scale = scale;
     l.run("--model vit_shapes");
     const Step& trained = l.step("blocks.3.attn.softmax");
-    add_focus("vit_shapes", trained);
+    const std::vector<double> largest = add_attention_focus(focus, "vit_shapes", trained);
     show_table(l, focus);
-    double least = 1e9, most = 0;  // the trained heads' largest weight, in units of 1/N
-    for (size_t r = soft.shape[0]; r < focus.rows.size(); r++) {
-        const double times = std::stod(focus.rows[r][5]) / std::stod(focus.rows[r][4]);
-        least = std::min(least, times);
-        most = std::max(most, times);
-    }
+    // the trained heads' largest weight, in units of the uniform 1/N
+    const double n = (double)trained.shape.back();
+    const double least = *std::min_element(largest.begin(), largest.end()) * n;
+    const double most = *std::max_element(largest.begin(), largest.end()) * n;
     l.say("vit_shapes, trained on the shapes of data/shapes.py, puts " + fixed(least, 1) + " to " + fixed(most, 1) +
           " times the uniform weight on a row's favourite key, by head, in its last block: this is the peaked "
           "attention the pictures of lesson 18 draw. Its scaled scores are further apart (std " +

@@ -61,10 +61,11 @@ Table attention_focus_table() {
             {false, false, true, true, true, true, true}};
 }
 
-void add_attention_focus(Table& t, const std::string& model, const Step& s) {
+std::vector<double> add_attention_focus(Table& t, const std::string& model, const Step& s) {
     const size_t rank = s.shape.size();
     const int64_t n = s.shape[rank - 1], heads = s.shape[rank - 3];
     const int64_t windows = rank == 4 ? s.shape[0] : 1;
+    std::vector<double> largest_by_head;
     for (int64_t h = 0; h < heads; h++) {
         double largest = 0, entropy = 0;
         for (int64_t w = 0; w < windows; w++)
@@ -77,7 +78,9 @@ void add_attention_focus(Table& t, const std::string& model, const Step& s) {
         const double rows = (double)(windows * n);
         t.rows.push_back({h ? "" : model, h ? "" : s.name, std::to_string(h), std::to_string(n), fixed(1.0 / (double)n),
                           fixed(largest / rows), fixed(entropy / rows / std::log((double)n))});
+        largest_by_head.push_back(largest / rows);
     }
+    return largest_by_head;
 }
 
 std::string values_str(const float* v, int64_t n, int decimals) {

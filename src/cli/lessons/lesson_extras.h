@@ -31,9 +31,10 @@ std::string labelled(const std::string& label, const std::string& value, size_t 
 // row per head of `softmax` ([heads, N_q, N_k], or Swin's [windows, heads,
 // T_q, T_k] with the windows pooled): the keys a row spreads over, the
 // uniform weight 1/keys, the largest weight of a row averaged over the rows,
-// and a row's entropy over ln keys (1: even, 0: all on one key).
+// and a row's entropy over ln keys (1: even, 0: all on one key). Returns each
+// head's mean largest weight.
 Table attention_focus_table();
-void add_attention_focus(Table& t, const std::string& model, const Step& softmax);
+std::vector<double> add_attention_focus(Table& t, const std::string& model, const Step& softmax);
 
 // "[0.1234, -0.5678, ...]": n values, each fixed(v, decimals).
 std::string values_str(const float* v, int64_t n, int decimals = 4);
