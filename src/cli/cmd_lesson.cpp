@@ -30,6 +30,11 @@ const std::vector<LessonInfo>& lessons() {
         {16, "relative-position", "relative position bias", lesson_16},
         {17, "patch-merging", "patch merging and the hierarchy", lesson_17},
         {18, "vit-vs-swin", "ViT against Swin, side by side", lesson_18},
+        {19, "resolution", "a new resolution: resampling the position embeddings", lesson_19},
+        {20, "what-vit-learns", "what a ViT learns: positions, distances, filters, rollout", lesson_20},
+        {21, "extra-tokens", "tokens beyond the patches: cls, mean, distillation, registers", lesson_21},
+        {22, "checking", "checking an implementation against vitrace", lesson_22},
+        {23, "inductive-bias", "windows and inductive bias: learning from little data", lesson_23},
     };
     return all;
 }

@@ -105,5 +105,10 @@ void lesson_15(Lesson& l);
 void lesson_16(Lesson& l);
 void lesson_17(Lesson& l);
 void lesson_18(Lesson& l);
+void lesson_19(Lesson& l);
+void lesson_20(Lesson& l);
+void lesson_21(Lesson& l);
+void lesson_22(Lesson& l);
+void lesson_23(Lesson& l);
 
 }  // namespace vitrace::cli

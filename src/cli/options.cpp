@@ -7,6 +7,7 @@
 
 #include "cli/errors.h"
 #include "cli/format.h"
+#include "core/vit.h"
 
 namespace vitrace::cli {
 
@@ -72,6 +73,30 @@ void add_model_options(CLI::App& cmd, ModelOptions& o, const char* default_model
     }
 }
 
+namespace {
+
+// A named ViT that loads a checkpoint (--weights, or the trained weights it
+// ships in data/) keeps the position grid the file holds, so that
+// --image-size resamples pos_embed as timm's create_model(..., img_size=S)
+// does, instead of refusing the file. Random weights are made at the new
+// size and need no resampling. A file that cannot be read is left for the
+// load to report.
+void keep_checkpoint_positions(ModelConfig& cfg, const WeightOptions* w) {
+    if (!std::any_cast<VitConfig>(&cfg.params)) return;
+    std::string path;
+    if (w && !w->weights.empty()) path = w->weights;
+    else if (!(w && w->untrained) && !cfg.weights_file.empty()) path = data_dir() + "/" + cfg.weights_file;
+    if (path.empty()) return;
+    try {
+        std::vector<std::string> notes;
+        const ModelConfig held = config_from_checkpoint(path, {}, notes);
+        if (held.family == cfg.family) cfg.as<VitConfig>().pos_embed_grid = held.as<VitConfig>().pos_embed_grid;
+    } catch (const Error&) {
+    }
+}
+
+}  // namespace
+
 ModelConfig resolve_config(const ModelOptions& o, const WeightOptions* w) {
     ConfigOverrides overrides;
     for (const auto& [flag, slot] : o.flags) {
@@ -86,6 +111,7 @@ ModelConfig resolve_config(const ModelOptions& o, const WeightOptions* w) {
     }
     if (!o.model.empty()) {
         ModelConfig cfg = find_model(o.model);
+        keep_checkpoint_positions(cfg, w);
         apply_overrides(cfg, overrides);
         return cfg;
     }

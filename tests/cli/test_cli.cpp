@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(typos_get_did_you_mean) {
     check_error(run_vitrace("shapes --model vit_bse_patch16_224"), 5,
                 "unknown model 'vit_bse_patch16_224'; did you mean vit_base_patch16_224?");
     check_error(run_vitrace("lesson two"), 2, "lesson 'two': lessons are numbered, as in vitrace lesson 2; they are 1 images");
-    check_error(run_vitrace("lesson 99"), 2, "lesson 99 does not exist; there are lessons 1 to 18");
+    check_error(run_vitrace("lesson 99"), 2, "lesson 99 does not exist; there are lessons 1 to 23");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -352,7 +352,7 @@ BOOST_FIXTURE_TEST_CASE(tables_keep_within_120_columns_unless_wide, Workdir) {
     }
     // Every lesson, the commands it shows broken before their flags; the
     // trace of a Swin, whose --show headers put their statistics on a second line.
-    for (int n = 1; n <= 18; n++) {
+    for (int n = 1; n <= 23; n++) {
         const RunResult lesson = run_vitrace("lesson " + std::to_string(n));
         require_success(lesson);
         BOOST_CHECK_MESSAGE(widest(lesson.out) <= 120, "lesson " << n << ": a line of " << widest(lesson.out) << " columns");
