@@ -8,7 +8,7 @@
 // "..." stands for any number of lines left out.
 //
 // The commands of one file run in order, with bash, in a fresh scratch
-// directory holding links to the repository's data/, lessons/ and docs/ and
+// directory holding links to the repository's data/, lessons/, docs/ and tests/ and
 // "build" linked to the build directory, so that `build/vitrace` and paths like
 // data/images/ring.png work from any build directory, and files the commands
 // write do not land in the repository. The build directory is first on PATH,
@@ -25,9 +25,20 @@
 // Commands shown inside an output (a lesson's "  $ vitrace ..." lines and the
 // command under "Check your answer with:", with their " \\" continuations)
 // are run too, after the file's own commands, and must exit 0.
+//
+// In ```sh blocks every line is a command (a trailing " \\" joins the next
+// line; a line that starts with "#" is a comment), run in turn with the console commands and required to exit 0; its
+// output is not compared. The set-up steps of such a command, the pieces
+// between " && " that are `apt-get`, `cmake` or `ctest` (with or without
+// sudo), are checked instead of run: CI runs them on a fresh machine, so each
+// `cmake`/`ctest` piece must appear word for word in .ci/run, and each package
+// an `apt-get install` names must be one that .ci/run installs. The other
+// pieces of the command run. A ```python block runs as one script with
+// python3 and must exit 0.
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -43,10 +54,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+enum class Kind { Console, Shell, Python };
+
 struct Example {
-    int line = 0;  // of the "$ " line in the Markdown file
+    int line = 0;  // of the "$ " line in the Markdown file (of the block's first line for sh and python)
     std::string command;
     std::vector<std::string> expected;
+    Kind kind = Kind::Console;
 };
 
 std::string trimmed(const std::string& s) {
@@ -80,23 +94,73 @@ std::vector<Example> inner_commands(const std::vector<Example>& examples) {
 std::vector<Example> read_examples(const std::string& path) {
     std::ifstream f(path);
     std::vector<Example> out;
-    bool in_console = false;
+    enum { None, Console, Shell, Python, Other } block = None;
+    bool continued = false;  // the previous sh line ended in " \\"
     int n = 0;
     for (std::string line; std::getline(f, line);) {
         n++;
-        if (!in_console) {
-            if (line.rfind("```console", 0) == 0) in_console = true;
+        if (block == None) {
+            if (line.rfind("```", 0) != 0) continue;
+            const std::string lang = trimmed(line.substr(3));
+            block = lang == "console" ? Console : lang == "sh" || lang == "bash" ? Shell : lang == "python" ? Python : Other;
+            if (block == Python) out.push_back({n + 1, "", {}, Kind::Python});
+            continued = false;
             continue;
         }
         if (line.rfind("```", 0) == 0) {
-            in_console = false;
-        } else if (line.rfind("$ ", 0) == 0) {
-            out.push_back({n, line.substr(2), {}});
-        } else if (!out.empty()) {
-            out.back().expected.push_back(line);
+            block = None;
+        } else if (block == Console) {
+            if (line.rfind("$ ", 0) == 0) out.push_back({n, line.substr(2), {}, Kind::Console});
+            else if (!out.empty()) out.back().expected.push_back(line);
+        } else if (block == Shell) {
+            if (continued) out.back().command += "\n" + line;
+            else if (!trimmed(line).empty() && trimmed(line)[0] != '#') out.push_back({n, line, {}, Kind::Shell});
+            continued = line.size() >= 2 && line.compare(line.size() - 2, 2, " \\") == 0;
+        } else if (block == Python) {
+            out.back().command += line + "\n";
         }
     }
     return out;
+}
+
+std::vector<std::string> words_of(const std::string& s) {
+    std::istringstream in(s);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;) out.push_back(w);
+    return out;
+}
+
+// A sh command's pieces between " && ", each with the sudo in front of it removed.
+std::vector<std::string> pieces_of(const std::string& command) {
+    std::vector<std::string> out;
+    size_t at = 0;
+    while (true) {
+        const size_t next = command.find(" && ", at);
+        std::string piece = trimmed(command.substr(at, next == std::string::npos ? std::string::npos : next - at));
+        for (const char* sudo : {"$(command -v sudo) ", "sudo "})
+            if (piece.rfind(sudo, 0) == 0) piece = piece.substr(std::string(sudo).size());
+        out.push_back(piece);
+        if (next == std::string::npos) break;
+        at = next + 4;
+    }
+    return out;
+}
+
+bool is_setup(const std::string& piece) {
+    return piece.rfind("apt-get ", 0) == 0 || piece.rfind("cmake ", 0) == 0 || piece.rfind("ctest ", 0) == 0;
+}
+
+// Why a set-up piece is not what .ci/run does, or "".
+std::string setup_problem(const std::string& piece, const std::string& ci) {
+    if (piece.rfind("apt-get install", 0) == 0) {
+        const std::vector<std::string> ci_words = words_of(ci);
+        std::string missing;
+        for (const std::string& w : words_of(piece.substr(15)))
+            if (w[0] != '-' && std::find(ci_words.begin(), ci_words.end(), w) == ci_words.end()) missing += " " + w;
+        return missing.empty() ? "" : "packages .ci/run does not install:" + missing;
+    }
+    if (piece.rfind("apt-get update", 0) == 0) return ci.find("apt-get update") == std::string::npos ? "no apt-get update in .ci/run" : "";
+    return ci.find(piece) == std::string::npos ? "not in .ci/run: " + piece : "";
 }
 
 struct Result {
@@ -271,11 +335,49 @@ int main(int argc, char** argv) {
     char tmpl[] = "/tmp/vitrace-doctest-XXXXXX";
     if (!mkdtemp(tmpl)) return 2;
     const fs::path scratch = tmpl;
-    for (const char* d : {"data", "lessons", "docs"}) fs::create_directory_symlink(fs::absolute(source) / d, scratch / d);
+    for (const char* d : {"data", "lessons", "docs", "tests"}) fs::create_directory_symlink(fs::absolute(source) / d, scratch / d);
     fs::create_directory_symlink(fs::absolute(bin), scratch / "build");
 
+    std::string ci;
+    {
+        std::ifstream in(fs::path(source) / ".ci" / "run");
+        ci.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
     int failures = 0;
     for (const Example& ex : examples) {
+        if (ex.kind != Kind::Console) {
+            std::string command, problem, checked;
+            if (ex.kind == Kind::Python) {
+                std::ofstream(scratch / "snippet.py") << ex.command;
+                command = "python3 snippet.py";
+            } else {
+                for (const std::string& piece : pieces_of(ex.command)) {
+                    if (!is_setup(piece)) {
+                        command += (command.empty() ? "" : " && ") + piece;
+                    } else if (const std::string p = setup_problem(piece, ci); !p.empty()) {
+                        problem = p;
+                    } else {
+                        checked += (checked.empty() ? "" : ", ") + piece.substr(0, piece.find(' ', piece.find(' ') + 1));
+                    }
+                }
+            }
+            Result r;
+            if (problem.empty() && !command.empty()) {
+                r = run(command, scratch, fs::absolute(bin).string());
+                if (r.code != 0) problem = "exit code " + std::to_string(r.code);
+            }
+            const std::string shown = ex.kind == Kind::Python ? "(python block)" : ex.command.substr(0, 100);
+            if (!problem.empty()) {
+                failures++;
+                std::cout << file << ":" << ex.line << ": FAILED " << shown << "\n    " << problem << "\n";
+                if (!r.output.empty()) std::cout << "    --- actual output ---\n" << r.output << "    ---------------------\n";
+            } else {
+                std::cout << file << ":" << ex.line << ": ok " << shown
+                          << (checked.empty() ? "" : "\n    (checked against .ci/run, which runs them: " + checked + ")")
+                          << "\n";
+            }
+            continue;
+        }
         const Result r = run(ex.command, scratch, fs::absolute(bin).string());
         bool shows_error = false;
         for (const auto& l : ex.expected) shows_error |= l.find("vitrace: error:") != std::string::npos;

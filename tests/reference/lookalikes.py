@@ -95,8 +95,11 @@ REPOS = {
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", choices=sorted(REPOS), help="make this folder only")
     a = ap.parse_args()
     for name, make in REPOS.items():
+        if a.only and name != a.only:
+            continue
         d = os.path.join(a.out, name)
         os.makedirs(d, exist_ok=True)
         make(d)
