@@ -492,6 +492,33 @@ BOOST_AUTO_TEST_CASE(fitting_weights_make_the_model_trained) {
     BOOST_CHECK_EQUAL(t["model"]["weights"], weights);
 }
 
+// A named ViT with shipped weights at another size resamples the file's
+// position grid (8x8 at 64 px) to the new one, as timm's create_model(...,
+// img_size=S) does; the same model with random weights is made at the new
+// size and has nothing to resample. shapes lists the step the trace records.
+BOOST_AUTO_TEST_CASE(a_shipped_vit_runs_at_another_size) {
+    const std::string out = path("vit128.json");
+    require_success(run_vitrace("trace --model vit_shapes --image-size 128 --image " + quote(image) + " -o " + quote(out)));
+    const json t = parse_json(read_bytes(out), out);
+    BOOST_CHECK_EQUAL(t["model"]["trained"], true);
+    const auto resample = std::find_if(t["steps"].begin(), t["steps"].end(),
+                                       [](const json& s) { return s["name"] == "pos_embed.resample"; });
+    BOOST_REQUIRE(resample != t["steps"].end());
+    BOOST_CHECK_EQUAL((*resample)["shape"].dump(), "[16,16,64]");
+    const RunResult shapes = run_vitrace("shapes --model vit_shapes --image-size 128");
+    require_success(shapes);
+    BOOST_CHECK_NE(shapes.out.find("pos_embed.resample"), std::string::npos);
+    const std::string random = path("vit128_random.json");
+    require_success(run_vitrace("trace --model vit_shapes --image-size 128 --untrained --image " + quote(image) + " -o " +
+                                quote(random)));
+    const json r = parse_json(read_bytes(random), random);
+    BOOST_CHECK(std::none_of(r["steps"].begin(), r["steps"].end(),
+                             [](const json& s) { return s["name"] == "pos_embed.resample"; }));
+    const RunResult native = run_vitrace("shapes --model vit_shapes");
+    require_success(native);
+    BOOST_CHECK_EQUAL(native.out.find("pos_embed.resample"), std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(values_none_full_and_steps) {
     // A quiet run with `flags` that must succeed and print nothing on stderr; returns its trace.
     auto traced = [&](const std::string& flags) {
