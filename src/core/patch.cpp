@@ -13,11 +13,11 @@ void patchify(Tensor& patches, const Tensor& image, int P) {
     if (!prepare(patches, {h * w, patch_dim}, image)) return;
     for (int64_t py = 0; py < h; py++) {
         for (int64_t px = 0; px < w; px++) {
-            float* p_n = &patches[(py * w + px) * patch_dim];  // patches[n, :], n = py·w + px
+            float* p_n = &patches[(py * w + px) * patch_dim];  // patches[p, :], patch p = py·w + px
             for (int64_t c = 0; c < 3; c++)
                 for (int64_t ky = 0; ky < P; ky++)
                     for (int64_t kx = 0; kx < P; kx++)
-                        // image[c, py·P + ky, px·P + kx] -> patches[n, (c·P + ky)·P + kx]
+                        // image[c, py·P + ky, px·P + kx] -> patches[p, (c·P + ky)·P + kx]
                         p_n[(c * P + ky) * P + kx] = image[(c * H + py * P + ky) * W + px * P + kx];
         }
     }

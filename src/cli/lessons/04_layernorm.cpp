@@ -46,11 +46,11 @@ std::vector<Tensor> batchnorm_over_batch(const std::vector<Tensor>& x, float eps
 }  // namespace
 
 void lesson_04(Lesson& l) {
-    l.say("Every block starts by normalising its input. timm's ViT uses LayerNorm: each token on its own, "
+    l.say("Every block starts by normalising its input. timm's ViT uses LayerNorm: each token t on its own, "
           "over its C channels, is shifted to mean 0 and scaled to standard deviation 1, then each channel "
           "gets a learned scale gamma and shift beta:");
-    l.line("  mean_n = (1/C) sum_c x[n, c]      var_n = (1/C) sum_c (x[n, c] - mean_n)^2");
-    l.line("  y[n, c] = (x[n, c] - mean_n) / sqrt(var_n + eps) * gamma[c] + beta[c]");
+    l.line("  mean_t = (1/C) sum_c x[t, c]      var_t = (1/C) sum_c (x[t, c] - mean_t)^2");
+    l.line("  y[t, c] = (x[t, c] - mean_t) / sqrt(var_t + eps) * gamma[c] + beta[c]");
     l.line();
     l.command(trace_command("pos_embed,blocks.0.norm1"));
     l.run(kSmallVit);

@@ -16,7 +16,7 @@ void lesson_05(Lesson& l) {
           "offers to be found by) and a value v (what it passes on when found). Each is a linear function "
           "of the normalised token. timm computes all three with one linear layer from C to 3C channels, "
           "nn.Linear(C, 3C): weight [3C, C] and bias [3C].");
-    l.line("  qkv[n, j] = bias[j] + sum over c of x[n, c] * weight[j, c]");
+    l.line("  qkv[t, j] = bias[j] + sum over c of x[t, c] * weight[j, c]      (t: a token)");
     l.line();
     l.command(trace_command("blocks.0.norm1,blocks.0.attn.qkv"));
     l.run(kSmallVit);

@@ -13,7 +13,7 @@ void lesson_06(Lesson& l) {
     l.line("  qkv [N, 3C] --reshape--> [N, 3, heads, head_dim] --permute(1, 2, 0, 3)--> [3, heads, N, head_dim]");
     l.line();
     l.say("Nothing is computed: every number only moves. Written as indexes, with C = heads * head_dim:");
-    l.line("  out[s, h, n, d] = qkv[n, s*C + h*head_dim + d]     s = 0 for q, 1 for k, 2 for v");
+    l.line("  out[s, h, t, d] = qkv[t, s*C + h*head_dim + d]     s = 0 for q, 1 for k, 2 for v");
     l.line();
     l.command(trace_command("blocks.0.attn.qkv,blocks.0.attn.split_heads"));
     l.run(kSmallVit);

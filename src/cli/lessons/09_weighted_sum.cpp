@@ -93,7 +93,7 @@ void lesson_09(Lesson& l) {
 
     l.say("merge_heads undoes the split: the heads' outputs go back side by side, head h filling channels "
           "h*head_dim to h*head_dim + head_dim - 1 of each token's row.");
-    l.line("  out[n, h*head_dim + d] = o[h, n, d]        timm: x.transpose(1, 2).reshape(B, N, C), B = 1");
+    l.line("  out[t, h*head_dim + d] = o[h, t, d]        timm: x.transpose(1, 2).reshape(B, N, C), B = 1");
     l.line();
     l.show("blocks.0.attn.merge_heads");
     const Step& merged = l.step("blocks.0.attn.merge_heads");
