@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "cli/commands.h"
+#include "cli/diff_table.h"
 #include "cli/table.h"
 #include "io/output_file.h"
 #include "pipeline/diff.h"
@@ -95,6 +96,28 @@ CLI::App* setup_diff(CLI::App& app, DiffCommand& o) {
     return cmd;
 }
 
+Table diff_table() {
+    return {{"", "step", "op", "max |a-b|", "max rel", "mean |a-b|", "cosine", ""},
+            {false, false, false, true, true, true, true, false},
+            {},
+            1};
+}
+
+std::vector<std::string> diff_row(const DiffResult& r, size_t i) {
+    const StepDiff& d = r.steps[i];
+    const bool compared = d.status == DiffStatus::Compared;
+    char cosine[32];
+    std::snprintf(cosine, sizeof cosine, "%.6f", d.cosine);
+    return {r.first_divergence == i ? ">>" : "",
+            d.name,
+            d.op,
+            compared ? difference_str(d.max_abs) : "",
+            compared ? difference_str(d.max_rel) : "",
+            compared ? difference_str(d.mean_abs) : "",
+            compared ? cosine : "",
+            verdict(d)};
+}
+
 int run_diff(const DiffCommand& o) {
     const double tol = parse_tolerance(o.tol);
     std::unique_ptr<OutputFile> out;
@@ -108,19 +131,8 @@ int run_diff(const DiffCommand& o) {
     std::FILE* text = o.json && *o.json == "-" ? stderr : stdout;
     std::fprintf(text, "A %s (%s, %zu steps)\nB %s (%s, %zu steps)\n\n", o.a.c_str(), a.kind(), a.steps().size(),
                  o.b.c_str(), b.kind(), b.steps().size());
-    Table t{{"", "step", "op", "max |a-b|", "max rel", "mean |a-b|", "cosine", ""},
-            {false, false, false, true, true, true, true, false},
-            {},
-            1};
-    for (size_t i = 0; i < r.steps.size(); i++) {
-        const StepDiff& d = r.steps[i];
-        const bool compared = d.status == DiffStatus::Compared;
-        char cosine[32];
-        std::snprintf(cosine, sizeof cosine, "%.6f", d.cosine);
-        t.rows.push_back({r.first_divergence == i ? ">>" : "", d.name, d.op, compared ? difference_str(d.max_abs) : "",
-                          compared ? difference_str(d.max_rel) : "", compared ? difference_str(d.mean_abs) : "", compared ? cosine : "",
-                          verdict(d)});
-    }
+    Table t = diff_table();
+    for (size_t i = 0; i < r.steps.size(); i++) t.rows.push_back(diff_row(r, i));
     t.print(text);
     std::fprintf(text, "\n%d steps compared with tolerance %g: ", r.compared, tol);
     if (!r.first_divergence) {

@@ -1,6 +1,8 @@
 #include "core/rollout.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 
 #include "core/linear.h"
 
@@ -53,6 +55,31 @@ void rollout_step(Tensor& rollout, const Tensor& attn, HeadFusion how) {
 void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how) {
     rollout = Tensor();
     for (const Tensor& attn : layers) rollout_step(rollout, attn, how);
+}
+
+void mean_attention_distance(std::vector<double>& distance, const Tensor& attn, int64_t prefix, int64_t grid,
+                             double patch_px) {
+    const int64_t heads = attn.dim(0), N = attn.dim(1), g = grid, n = g * g, P = prefix;
+    // Distance between patch centres depends only on |dy| and |dx|.
+    std::vector<double> dist((size_t)n);
+    for (int64_t dy = 0; dy < g; dy++)
+        for (int64_t dx = 0; dx < g; dx++) dist[dy * g + dx] = patch_px * std::sqrt((double)(dy * dy + dx * dx));
+    distance.assign((size_t)heads, 0.0);
+    for (int64_t h = 0; h < heads; h++) {
+        double sum = 0;
+        for (int64_t q = P; q < N; q++) {
+            const float* a_q = &attn[(h * N + q) * N];  // attn[h, q, :]
+            const int64_t qy = (q - P) / g, qx = (q - P) % g;
+            double weighted = 0, mass = 0;
+            for (int64_t k = P; k < N; k++) {
+                const int64_t ky = (k - P) / g, kx = (k - P) % g;
+                weighted += a_q[k] * dist[std::abs(qy - ky) * g + std::abs(qx - kx)];
+                mass += a_q[k];
+            }
+            sum += mass > 0 ? weighted / mass : 0;
+        }
+        distance[(size_t)h] = n ? sum / (double)n : 0;
+    }
 }
 
 }  // namespace vitrace

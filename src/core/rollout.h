@@ -24,6 +24,16 @@ void fuse_heads(Tensor& fused, const Tensor& attn, HeadFusion how);
 // rollout [N_q, N_k] <- layers, each [heads, N_q, N_k], first layer first
 void attention_rollout(Tensor& rollout, const std::vector<Tensor>& layers, HeadFusion how);
 
+// Mean attention distance (Dosovitskiy et al. 2021, Fig. 7 right): per head,
+// the attention-weighted distance in pixels between a patch query's centre and
+// its patch keys' centres, the weights renormalised over the patch keys, then
+// averaged over the patch queries. The prefix tokens (cls, ...) have no place
+// on the grid and are left out as queries and as keys.
+//
+// distance [heads] <- attn [heads, N_q, N_k], N = prefix + grid*grid, patch_px a patch's side
+void mean_attention_distance(std::vector<double>& distance, const Tensor& attn, int64_t prefix, int64_t grid,
+                             double patch_px);
+
 // One more layer: rollout [N_q, N_k] <- Â · rollout, where Â is attn [heads, N_q, N_k]
 // fused by `how`, plus the identity, rows normalised. An empty rollout starts
 // as the identity. For those that see the layers one at a time.

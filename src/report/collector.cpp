@@ -96,7 +96,7 @@ void Collector::take(const Step& s, const Tensor& t) {
 void Collector::take_global(const Step& s, const Tensor& attn) {
     const int l = s.at.block;
     const int64_t heads = attn.dim(0), N = attn.dim(1);
-    const int64_t g = layers_[l].grid, n = g * g, P = N - n;  // P prefix tokens, then the n patches row by row
+    const int64_t g = layers_[l].grid, P = N - g * g;  // P prefix tokens, then the g*g patches row by row
     const double px = (double)cfg_.image_size() / g;            // a patch's side in pixels
     tokens_ = N;
 
@@ -112,31 +112,14 @@ void Collector::take_global(const Step& s, const Tensor& attn) {
                                     std::to_string(kAttentionValues) + " values; trace a smaller image for it";
     }
 
-    // Distance between patch centres depends only on |dy| and |dx|.
-    std::vector<double> dist((size_t)n);
-    for (int64_t dy = 0; dy < g; dy++)
-        for (int64_t dx = 0; dx < g; dx++) dist[dy * g + dx] = px * std::sqrt((double)(dy * dy + dx * dx));
+    mean_attention_distance(distance_[l], attn, P, g, px);
     for (int64_t h = 0; h < heads; h++) {
-        const float* a_h = &attn[h * N * N];  // attn[h, :, :]
-        double distance = 0, entropy = 0;
+        double entropy = 0;
         for (int64_t q = 0; q < N; q++) {
-            const float* a_q = &a_h[q * N];  // attn[h, q, :]
-            double e = 0;
+            const float* a_q = &attn[(h * N + q) * N];  // attn[h, q, :]
             for (int64_t k = 0; k < N; k++)
-                if (a_q[k] > 0) e -= a_q[k] * std::log((double)a_q[k]);
-            entropy += e;
-            if (q < P) continue;
-            // the attention-weighted distance of a patch query to the patch keys
-            const int64_t qy = (q - P) / g, qx = (q - P) % g;
-            double weighted = 0, mass = 0;
-            for (int64_t k = P; k < N; k++) {
-                const int64_t ky = (k - P) / g, kx = (k - P) % g;
-                weighted += a_q[k] * dist[std::abs(qy - ky) * g + std::abs(qx - kx)];
-                mass += a_q[k];
-            }
-            distance += mass > 0 ? weighted / mass : 0;
+                if (a_q[k] > 0) entropy -= a_q[k] * std::log((double)a_q[k]);
         }
-        distance_[l].push_back(n ? distance / n : 0);
         entropy_[l].push_back(entropy / N);
     }
     if (N <= kRolloutTokens)
