@@ -194,10 +194,18 @@ void explain_first_divergence(DiffResult& r) {
         }
     }
     if (!hidden.empty()) {
-        std::string names;
-        for (const std::string& n : hidden) names += (names.empty() ? "" : ", ") + n;
-        first.hint += std::string(first.hint.empty() ? "" : "; ") + "B lacks the steps just before it (" + names +
-                      "): fused attention hides them from hooks; turn it off to compare them (src/python/vitrace_hooks.py does)";
+        // B's producer may have said why it could not record them (the dump's
+        // `unseen`); then that is the reason, not fused attention.
+        std::string names, why;
+        for (size_t i = *r.first_divergence - hidden.size(); i < *r.first_divergence; i++) {
+            names += (names.empty() ? "" : ", ") + r.steps[i].name;
+            if (why.empty()) why = r.steps[i].unseen;
+        }
+        first.hint += std::string(first.hint.empty() ? "" : "; ") + "B lacks the steps just before it (" + names + "): " +
+                      (why.empty() ? "fused attention hides them from hooks; turn it off to compare them "
+                                     "(src/python/vitrace_hooks.py does)"
+                                   : "its producer could not record them (" + why +
+                                         "), so the cause may lie anywhere between the last step both have and this one");
     }
 }
 

@@ -1066,7 +1066,9 @@ BOOST_FIXTURE_TEST_SUITE(diff, Workdir)
 using Values = std::map<std::string, std::vector<float>>;
 
 // A copy of the dump `from` at `to`, with `change` applied to its values first.
-void rewrite_dump(const std::string& from, const std::string& to, const std::function<void(Values&)>& change) {
+// unseen: the producer's list of steps it could not record, as the dump's metadata holds it ("": none).
+void rewrite_dump(const std::string& from, const std::string& to, const std::function<void(Values&)>& change,
+                  const std::string& unseen = "") {
     const vitrace::SafetensorsFile f = vitrace::SafetensorsFile::open(from);
     Values v;
     for (const vitrace::TensorEntry& e : f.tensors()) {
@@ -1087,6 +1089,7 @@ void rewrite_dump(const std::string& from, const std::string& to, const std::fun
     for (const json& s : json::parse(meta["steps"]))
         if (v.count(s["name"])) steps.push_back(s);
     meta["steps"] = steps.dump();
+    if (!unseen.empty()) meta["unseen"] = unseen;
     write_bytes(to, vitrace::safetensors_header(entries, meta) + data);
 }
 
@@ -1233,6 +1236,25 @@ BOOST_FIXTURE_TEST_CASE(each_hint_fires_on_its_planted_cause, Dumps) {
             const std::string hint = d["first_divergence"]["hint"].is_string() ? d["first_divergence"]["hint"] : "";
             BOOST_CHECK_MESSAGE(hint.find(plant.hint) != std::string::npos, "hint: " << hint);
         }
+    // When B's producer says why it lacks those steps, the hint gives that
+    // reason instead of blaming fused attention.
+    rewrite_dump(
+        dump, path("b.safetensors"),
+        [](Values& v) {
+            for (const char* s : {"blocks.1.attn.scores", "blocks.1.attn.scale"}) v.erase(s);
+            v["blocks.1.attn.softmax"][0] += 0.01f;
+        },
+        R"([{"name": "blocks.*.attn.sc*", "why": "computed inline, no module to hook"}])");
+    BOOST_CHECK_EQUAL(diff(path("b.safetensors")).exit_code, 1);
+    {
+        const json d = diff_json();
+        const std::string hint = d["first_divergence"]["hint"].is_string() ? d["first_divergence"]["hint"] : "";
+        BOOST_CHECK_MESSAGE(hint.find("B lacks the steps just before it (blocks.1.attn.scores, blocks.1.attn.scale): its "
+                                      "producer could not record them (computed inline, no module to hook)") !=
+                                std::string::npos,
+                            "hint: " << hint);
+        BOOST_CHECK_MESSAGE(hint.find("fused") == std::string::npos, "hint: " << hint);
+    }
     (void)C;
     // pos_embed.resample: a checkpoint of 32 px run at 48.
     write_bytes(path("vit.safetensors"), checkpoint_bytes({}));
