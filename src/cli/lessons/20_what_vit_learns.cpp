@@ -92,16 +92,17 @@ void lesson_20(Lesson& l) {
         row.push_back(std::to_string(ring_size[a]));
         ring_table.rows.push_back(row);
     }
-    l.say("These maps are not the ViT paper's. There, on ImageNet, a patch is most like its near "
+    l.say("These maps are not the ViT paper's. There, in its large models, a patch is most like its near "
           "neighbours and like the patches of its own row and column. vit_shapes learned something "
           "else: how far a patch is from the image's border. Number the rings of patches from 0 on the "
           "border to " + std::to_string(rings - 1) + " at the centre; the mean cosine between two patches of "
           "rings a and b (a patch with itself left out):");
     show_table(l, ring_table);
-    l.say("Every border patch is like every other border patch, the opposite corner included, and unlike "
-          "the centre. The data explain it: each shape lies wholly inside the image, so the border ring is "
-          "mostly background (all of it in the cross of part 4), and training showed every image in its eight flips and quarter turns, "
-          "so a corner is a corner whichever one it is. Position is learned from what the data make useful, "
+    l.say("The border patches are alike, opposite corners included (patches (0, 0) and (" + std::to_string(g - 1) +
+          ", " + std::to_string(g - 1) + "): " + fixed(cosine(0, n - 1), 2) + "), and unlike the centre. The data "
+          "explain it: each shape lies wholly inside the image, so the border ring is mostly background (all of "
+          "it in the cross of part 4), and training showed each image in a random one of its eight flips and "
+          "quarter turns, so a corner is a corner whichever one it is. Position is learned from what the data make useful, "
           "not given.");
 
     // ---------------------------------------------------------------- 2. mean attention distance
@@ -150,11 +151,11 @@ void lesson_20(Lesson& l) {
                                      hi = std::max(hi, *std::max_element(row.begin(), row.end()));
     l.say("For scale: a head that spread its weight evenly over all patches would score " + fixed(even[0], 1) +
           " px, and the farthest two patches are " + fixed(P * std::sqrt(2.0) * (g - 1), 1) + " px apart. "
-          "In ViT-L/16 on ImageNet the paper finds heads of the lowest blocks that stay within a few patches, "
+          "In ViT-L/16 the paper finds heads of the lowest blocks that stay within a few patches, "
           "and distances that grow with depth. vit_shapes has no such local head: every head scores between " +
           fixed(lo, 1) + " and " + fixed(hi, 1) + " px in every block. Its heads are not even, though: the last "
           "column is a patch query's largest weight (over all " + std::to_string(N) + " keys, cls included), "
-          "averaged over the heads, where even attention would give " + fixed(1.0 / N, 3) + ". Their weight "
+          "averaged over the heads, queries and images, where even attention would give " + fixed(1.0 / N, 3) + ". Their weight "
           "goes to particular patches wherever these lie, not to the nearest ones.");
 
     // ---------------------------------------------------------------- 3. patch filters
@@ -199,8 +200,9 @@ void lesson_20(Lesson& l) {
     l.say(std::to_string(flat_small) + " of the " + std::to_string(C) + " filters keep less than 1 % of "
           "their energy in the flat part: they are nearly blind to a patch's uniform colour and see only "
           "how it changes inside the patch, its edges. That suits the data, where every shape and every "
-          "background gets a random colour. Most of the rest is shared by the three planes, a pattern of "
-          "brightness; the remainder tells colours apart. The document draws the filters as pictures.");
+          "background gets a random colour. In the median filter, " + fixed(median(gray_share), 2) + " of the energy is "
+          "shared by the three planes, a pattern of brightness; the rest tells colours apart. The document draws "
+          "the filters as pictures.");
 
     // ---------------------------------------------------------------- 4. rollout
     const std::string image = "data/images/cross.png";

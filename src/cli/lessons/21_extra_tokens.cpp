@@ -153,7 +153,7 @@ void lesson_21(Lesson& l) {
         l.line();
         l.say("Mean pooling gives every patch the same weight, 1/n, whatever the image. The cls token's weights "
               "are attention's: they depend on the image. What does a trained model do with them? vit_shapes, "
-              "trained with the cls token on data/shapes.py, on the lesson's image:");
+              "trained with the cls token (data/train_shapes.py), on the lesson's image:");
     }
 
     const VitConfig vc = config_from_flags("--model vit_shapes").as<VitConfig>();
@@ -189,8 +189,8 @@ void lesson_21(Lesson& l) {
         l.say("The cls token takes " + fixed(100 * on_weight, 1) + "% of its attention from the ring's " +
               std::to_string(covered) + " patches, and " + fixed(100 * w[0], 1) + "% from itself; mean pooling "
               "would give those patches " + std::to_string(covered) + "/" + std::to_string(g * g) + " = " +
-              fixed(100.0 * covered / (g * g), 1) + "%. Trained, the cls token reads the object and skips the "
-              "empty background; mean pooling counts every patch alike. Both train well: the ViT paper found the two "
+              fixed(100.0 * covered / (g * g), 1) + "%. On this image, in the last block, the trained cls token reads the object and nearly skips "
+              "the background; mean pooling counts every patch alike. Both train well: the ViT paper found the two "
               "about equally good, each at its own learning rate (Dosovitskiy et al. 2021, Fig. 9).");
     }
 
@@ -328,8 +328,8 @@ void lesson_21(Lesson& l) {
         l.line(labelled("1e-5", pad_left(sci(std::max(std::fabs(small_ls1.stats.min), std::fabs(small_ls1.stats.max))), 9) +
                                     "     " + sci(max_abs_diff(small_out.values.data(), in.values.data(), k)), 10));
         l.line();
-        l.say("With gamma = 1e-5 the block hands on its input almost unchanged; training grows gamma where a "
-              "branch helps.");
+        l.say("With gamma = 1e-5 the block hands on its input almost unchanged; training can then grow gamma "
+              "where a branch helps.");
     }
 
     l.exercise("How many tokens N does the small ViT have with --reg-tokens 4, and which rows does --pool mean "

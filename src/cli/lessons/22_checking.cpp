@@ -63,8 +63,9 @@ void lesson_22(Lesson& l) {
         worst_rel = std::max(worst_rel, std::fabs(forward - backward) / magnitude);
     }
     l.say("First, how close is \"the same\"? Two correct implementations add the same products in different orders "
-          "(a BLAS splits a dot product its own way), and float32 rounds every partial sum. Summing each token of "
-          "pos_embed over its " + std::to_string(C) + " channels, first to last and last to first:");
+          "(a BLAS splits a dot product its own way), and float32 rounds every partial sum. Summing each of the " +
+          std::to_string(N) + " tokens of the step pos_embed (patch embedding plus position) over its " +
+          std::to_string(C) + " channels, first to last and last to first:");
     l.line(labelled("largest |forward - backward|", difference_str(worst_abs), 32));
     l.line(labelled("relative to the sum of |x|", difference_str(worst_rel), 32));
     l.line();
