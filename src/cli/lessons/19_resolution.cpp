@@ -93,7 +93,7 @@ void lesson_19(Lesson& l) {
            hs + ", " + hs + "]  ->  [1, 1 + " + hs + "*" + hs + ", C]");
     l.line();
     const std::string flags128 = "--model vit_shapes --image-size " + std::to_string(S2);
-    l.command("vitrace trace " + flags128 + " --image " + kLessonImage + " --show pos_embed.resample");
+    l.command(trace_command("patch_embed.proj,pos_embed.resample,cls_token,pos_embed", flags128));
     l.run(flags128);
     l.line();
     l.summary("patch_embed.proj");
@@ -135,7 +135,8 @@ void lesson_19(Lesson& l) {
     l.line("  cubic(t) = (a + 2)|t|^3 - (a + 3)|t|^2 + 1      |t| < 1");
     l.line("           = a (|t|^3 - 5|t|^2 + 8|t| - 4)        1 <= |t| < 2,   0 beyond");
     l.line();
-    l.say("timm calls F.interpolate(..., mode='bicubic', antialias=True, align_corners=False). With antialias "
+    l.say("timm calls F.interpolate(..., mode='bicubic', antialias=True), align_corners left at its default, "
+          "False. With antialias "
           "PyTorch uses Pillow's kernel, a = -0.5; its bicubic without antialias uses a = -0.75. Antialias "
           "also widens the kernel when a grid shrinks, so that each output averages all the inputs it covers; "
           "enlarging " + gs + " -> " + hs + ", it keeps its reach of 2 samples each side. align_corners=False is the k + 0.5 above: "
@@ -198,7 +199,7 @@ void lesson_19(Lesson& l) {
     const LoadedModel p16 = vit_patch16(trained);
     l.say("What it does to the model: vit_shapes' top-1 on the five sample images (64x64 files, enlarged by "
           "vitrace for the larger sizes). The last column keeps the " + gs + "x" + gs + " grid at " +
-          std::to_string(S2) + " px by doubling the patch to 16 (its 8x8 kernel spread over 2x2 pixels, / 4): "
+          std::to_string(S2) + " px by doubling the patch to 16 (each weight of its 8x8 kernel spread over 2x2 pixels, divided by 4): "
           "the image is enlarged the same way, but nothing is resampled.");
     Table vit_table({"image", std::to_string(S) + " px, " + gs + "x" + gs,
                      std::to_string(S3) + " px, " + std::to_string(S3 / P) + "x" + std::to_string(S3 / P),
@@ -229,19 +230,24 @@ void lesson_19(Lesson& l) {
     // Swin: nothing to resample.
     l.say("Swin has no table of absolute positions. Its relative position bias table has one row per offset "
           "inside a window, (2M-1)^2 rows, whatever the image size; the index depends on M alone. At a new "
-          "size with the same windows, Swin has more windows, and the shifted block's mask grows with them:");
+          "size with the same windows, Swin has more windows, and the shifted blocks' masks grow with them:");
     const std::string swin128 = "--model swin_shapes --image-size " + std::to_string(S2);
-    l.command("vitrace shapes " + swin128 + " | grep -E 'bias_table|attn_mask|window_partition'");
-    l.run("--model swin_shapes");
+    const std::string swin_steps =
+        "'layers.0.blocks.1.attn.*_table,layers.?.blocks.1.attn_mask,layers.2.blocks.1.window_partition'";
     l.line("  at " + std::to_string(S) + " px:");
+    l.command(trace_command(swin_steps, "--model swin_shapes"));
+    l.run("--model swin_shapes");
     l.summary("layers.0.blocks.1.attn.relative_position_bias_table");
     l.summary("layers.0.blocks.1.attn_mask");
+    l.summary("layers.1.blocks.1.attn_mask");
     l.summary("layers.2.blocks.1.window_partition");
     const bool mask64 = l.last().trace.find("layers.2.blocks.1.attn_mask") != nullptr;
-    l.run(swin128);
     l.line("  at " + std::to_string(S2) + " px:");
+    l.command(trace_command(swin_steps, swin128));
+    l.run(swin128);
     l.summary("layers.0.blocks.1.attn.relative_position_bias_table");
     l.summary("layers.0.blocks.1.attn_mask");
+    l.summary("layers.1.blocks.1.attn_mask");
     l.summary("layers.2.blocks.1.window_partition");
     l.summary("layers.2.blocks.1.attn_mask");
     l.line();
