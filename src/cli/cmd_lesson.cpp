@@ -6,6 +6,7 @@
 #include "cli/lesson.h"
 #include "cli/print_tensor.h"
 #include "cli/table.h"
+#include "core/trace.h"
 #include "io/trace_json.h"
 
 namespace vitrace::cli {
@@ -88,8 +89,30 @@ std::string wrapped_command(const std::string& cmd, const std::string& first, co
 }  // namespace
 
 void Lesson::command(const std::string& cmd) {
+    last_command_ = cmd;
     // Indented, so that a lesson's output pasted into a document is not read as a new command.
     if (text_) std::fprintf(out_, "%s\n", wrapped_command(cmd, "  $ ", "      ").c_str());
+}
+
+bool Lesson::printed_by_last_command(const std::string& step_name) const {
+    const std::string& cmd = last_command_;
+    auto has = [&](const std::string& part) {
+        const size_t at = cmd.find(part);
+        return at != std::string::npos && (at + part.size() == cmd.size() || cmd[at + part.size()] == ' ');
+    };
+    if (cmd.rfind("vitrace trace ", 0) != 0 || runs_.empty() || !has(" " + flags_.back()) ||
+        !has(" --image " + images_.back()))
+        return false;
+    const size_t show = cmd.find(" --show ");
+    if (show == std::string::npos) return false;
+    std::string globs = cmd.substr(show + 8, cmd.find(" --", show + 8) - (show + 8));
+    std::erase(globs, '\'');
+    std::istringstream list(globs);
+    for (std::string glob; std::getline(list, glob, ',');) {
+        glob = glob.substr(0, glob.find('['));  // a slice of the step still shows its header
+        if (glob_match(glob, step_name)) return true;
+    }
+    return false;
 }
 
 const ImageRun& Lesson::run(const std::string& model_flags, const std::string& image, const std::string& weights) {
@@ -116,7 +139,16 @@ const Step& Lesson::step(const std::string& name) const {
     return *s;
 }
 
+// A step a lesson prints stands under the command that prints it, so that a
+// learner who runs the command sees the same lines (the doc tests run it).
+static void require_printed(bool printed, const std::string& step_name, const std::string& cmd) {
+    if (!printed)
+        throw Error(ErrorKind::Internal, "lesson: step " + step_name + " is shown under a command that does not print it: " +
+                                             (cmd.empty() ? "(none)" : cmd));
+}
+
 void Lesson::show(const std::string& step_name, int columns) {
+    require_printed(printed_by_last_command(step_name), step_name, last_command_);
     const Step& s = step(step_name);
     if (runs_.size() == 1) shown_.push_back(step_name);
     if (text_) {
@@ -126,6 +158,7 @@ void Lesson::show(const std::string& step_name, int columns) {
 }
 
 void Lesson::summary(const std::string& step_name) {
+    require_printed(printed_by_last_command(step_name), step_name, last_command_);
     const Step& s = step(step_name);
     if (text_) std::fprintf(out_, "%s\n", step_header(s).c_str());
 }

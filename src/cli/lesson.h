@@ -75,6 +75,10 @@ private:
     std::vector<std::unique_ptr<LoadedModel>> models_;
     std::vector<std::unique_ptr<ImageRun>> runs_;
     std::vector<std::string> shown_;
+    std::string last_command_;  // the latest command(): the steps show() and summary() print must be its output
+
+    // Whether the latest command, run as shown, prints this step of the latest run.
+    bool printed_by_last_command(const std::string& step_name) const;
 };
 
 struct LessonInfo {

@@ -51,7 +51,7 @@ void lesson_02(Lesson& l) {
     l.line("  out[c, oy, ox] = bias[c] + sum over ci, ky, kx of weight[c, ci, ky, kx] * image[ci, oy*P + ky, ox*P + kx]");
     l.line();
     l.say("Its output is a small image with C channels, [C, h, w], as PyTorch's Conv2d returns it:");
-    show_tensor(l, "patch_embed_conv", "conv2d", conv, {"C", "h", "w"});
+    show_tensor(l, "patch_embed_conv (computed here)", "conv2d", conv, {"C", "h", "w"});
 
     // out[c, oy, ox] against proj[p = oy*w + ox, c], every value.
     double max_diff = 0;

@@ -94,7 +94,7 @@ void lesson_03(Lesson& l) {
           "1 / 10000^(2i/C), fast in the first channels, slow in the last.");
     l.line("  PE[pos, 2i] = sin(pos / 10000^(2i/C))    PE[pos, 2i+1] = cos(pos / 10000^(2i/C))");
     l.line();
-    show_tensor(l, "sinusoidal_position_embedding", "sin_cos", pe, {"N", "C"});
+    show_tensor(l, "sinusoidal_position_embedding (computed here)", "sin_cos", pe, {"N", "C"});
 
     // What training makes of the table: vit_shapes' learned rows, compared by cosine similarity.
     const LoadedModel shapes = load_model(config_from_flags("--model vit_shapes"), WeightOptions{});

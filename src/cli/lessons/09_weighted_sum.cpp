@@ -56,7 +56,8 @@ void lesson_09(Lesson& l) {
     l.say("Weights that are non-negative and sum to 1 make each output row a convex combination of the "
           "rows of v: a weighted average. An average never leaves the range of what it averages, so "
           "o[h, i, d] lies between the smallest and the largest v[h, j, d].");
-    l.command(trace_command("blocks.0.attn.softmax,blocks.0.attn.split_heads,blocks.0.attn.weighted_sum"));
+    l.command(trace_command("blocks.0.attn.softmax,blocks.0.attn.split_heads,blocks.0.attn.weighted_sum,"
+                            "blocks.0.attn.merge_heads,blocks.0.attn.proj"));
     l.run(kSmallVit);
     l.show("blocks.0.attn.softmax", 5);
     const Qkvh q{l.step("blocks.0.attn.split_heads")};

@@ -40,6 +40,7 @@ void lesson_12(Lesson& l) {
           "cls token, which attended to every patch in each block:");
     l.line("  norm [N, C] -> pool = norm[0, :] [C] -> head = pool * W^T + b [classes]");
     l.line();
+    l.command(trace_command("norm,pool,head"));
     l.summary("norm");
     l.show("pool");
     l.show("head", 5);

@@ -43,7 +43,6 @@ void lesson_14(Lesson& l) {
           std::to_string(side0) + "x" + std::to_string(side0) + " grid, " + std::to_string(hw0) + " tokens: one " +
           std::to_string(hw0) + " x " + std::to_string(hw0) + " map per head. Swin cuts the grid into windows of "
           "M x M tokens and lets attention run only inside each window (W-MSA, window multi-head self-attention).");
-    l.command(trace_command("'layers.0.blocks.0.window_*'", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
 
@@ -75,6 +74,7 @@ void lesson_14(Lesson& l) {
     l.line("  w = (y / M) * (W / M) + x / M      t = (y % M) * M + x % M      (integer division)");
     l.line();
     l.say("Nothing is computed, values only move: the [H, W, C] grid becomes [windows, T, C], with T = M^2 tokens per window.");
+    l.command(trace_command("layers.0.blocks.0.norm1,layers.0.blocks.0.window_partition", kSmallSwin));
     l.summary("layers.0.blocks.0.norm1");
     l.summary("layers.0.blocks.0.window_partition");
     l.line();
@@ -93,6 +93,7 @@ void lesson_14(Lesson& l) {
     l.say("Attention then runs in each window as in ViT, with the window's " + std::to_string(T) +
           " tokens as the sequence: every tensor has a windows axis in front, and the scores are [windows, "
           "heads, T_q, T_k]: T_q for the query, T_k for the key tokens of the window:");
+    l.command(trace_command("layers.0.blocks.0.attn.scores,layers.0.blocks.0.attn.softmax", kSmallSwin));
     l.summary("layers.0.blocks.0.attn.scores");
     l.summary("layers.0.blocks.0.attn.softmax");
     l.line();

@@ -37,7 +37,8 @@ void lesson_15(Lesson& l) {
     l.say("Moving the windows would leave thin windows at the edges. timm moves the image instead: it rolls "
           "the grid by -M/2 along both axes, torch.roll(x, shifts=(-s, -s)), a cyclic shift. The token at "
           "(y, x) goes to ((y - s) mod H, (x - s) mod W), and the same regular windows are cut from the result.");
-    l.command(trace_command("layers.0.blocks.1.cyclic_shift,layers.0.blocks.1.attn_mask", kSmallSwin));
+    l.command(trace_command(
+        "layers.0.blocks.1.cyclic_shift,layers.0.blocks.1.attn_mask,layers.0.blocks.1.attn.softmax", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
 

@@ -40,7 +40,7 @@ void lesson_17(Lesson& l) {
     l.line("  norm       LayerNorm over the 4C channels");
     l.line("  reduction  Linear(4C, 2C, bias=False)          [H/2, W/2, 4C] -> [H/2, W/2, 2C]");
     l.line();
-    l.command(trace_command("'layers.1.downsample.*'", kSmallSwin));
+    l.command(trace_command("layers.0.blocks.1.residual2,'layers.1.downsample.*'", kSmallSwin));
     l.run(kSmallSwin);
     l.line();
 

@@ -46,6 +46,7 @@ void lesson_18(Lesson& l) {
     show_table(l, small);
     l.say("One ViT attention map is [N_q, N_k] over the whole image; Swin's are [T_q, T_k], "
           "one per window and head. Compare the attention steps of the two runs:");
+    l.command(trace_command("layers.0.blocks.1.attn.softmax,layers.1.blocks.0.attn.softmax", kSmallSwin));
     l.summary("layers.0.blocks.1.attn.softmax");
     l.summary("layers.1.blocks.0.attn.softmax");
     l.line();
