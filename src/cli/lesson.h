@@ -59,8 +59,11 @@ public:
     const Step& step(const std::string& name) const;  // from the latest run
 
     // Prints a step of the latest run: its stats, then its values as matrices.
+    // The latest command() must be the `vitrace trace` of that run whose --show
+    // prints the step, so that what a lesson shows is what its command prints;
+    // otherwise the lesson stops with an internal error.
     void show(const std::string& step_name, int columns = 8);
-    // Prints only the step's first line: name, op, shape and stats.
+    // Prints only the step's first line: name, op, shape and stats (same rule).
     void summary(const std::string& step_name);
     // The exercise: a question, and the command whose output answers it.
     void exercise(const std::string& question, const std::string& cmd);
