@@ -311,6 +311,18 @@ def with_tokens(model, seen):
     return lambda x: (model(x), seen["norm"][:, 1:])  # without the cls token
 
 
+def losses(forward, probe, x, cover, y):
+    """One batch: (logits [n, classes], the class loss, the coverage loss).
+    forward is with_tokens(...); cover float32 [n, 1, S, S]; y int64 [n]."""
+    logits, tokens = forward(x)
+    tokens = tokens.reshape(len(tokens), -1, tokens.shape[-1])  # [n, grid², C]; Swin's come as [n, H, W, C]
+    grid = math.isqrt(tokens.shape[1])
+    target = F.avg_pool2d(cover, cover.shape[-1] // grid).flatten(1)  # [n, grid²]
+    loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+    cover_loss = F.binary_cross_entropy_with_logits(probe(tokens)[..., 0], target)
+    return logits, loss, cover_loss
+
+
 def train(name, model, covers, labels, valid_set, epochs, lr):
     """Cross-entropy on the class, plus a coverage loss: a linear probe on each
     patch token guesses how much of its patch the shape covers. The probe is
@@ -339,11 +351,7 @@ def train(name, model, covers, labels, valid_set, epochs, lr):
             t = min(1.0, step / (CURRICULUM * steps))
             x, cover = augment(paint_batch(covers[idx], rng, t), covers[idx], g)
             y = torch.from_numpy(labels[idx])
-            logits, tokens = forward(x)
-            grid = math.isqrt(tokens.shape[1])
-            target = F.avg_pool2d(cover, cover.shape[-1] // grid).flatten(1)  # [n, grid²]
-            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
-            cover_loss = F.binary_cross_entropy_with_logits(probe(tokens)[..., 0], target)
+            logits, loss, cover_loss = losses(forward, probe, x, cover, y)
             opt.zero_grad()
             (loss + COVER_WEIGHT * cover_loss).backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
