@@ -56,8 +56,7 @@ void lesson_09(Lesson& l) {
     l.say("Weights that are non-negative and sum to 1 make each output row a convex combination of the "
           "rows of v: a weighted average. An average never leaves the range of what it averages, so "
           "o[h, i, d] lies between the smallest and the largest v[h, j, d].");
-    l.command(trace_command("blocks.0.attn.softmax,blocks.0.attn.split_heads,blocks.0.attn.weighted_sum,"
-                            "blocks.0.attn.merge_heads,blocks.0.attn.proj"));
+    l.command(trace_command("blocks.0.attn.softmax,blocks.0.attn.split_heads,blocks.0.attn.weighted_sum"));
     l.run(kSmallVit);
     l.show("blocks.0.attn.softmax", 5);
     const Qkvh q{l.step("blocks.0.attn.split_heads")};
@@ -96,6 +95,7 @@ void lesson_09(Lesson& l) {
           "h*head_dim to h*head_dim + head_dim - 1 of each token's row.");
     l.line("  out[t, h*head_dim + d] = o[h, t, d]        timm: x.transpose(1, 2).reshape(B, N, C), B = 1");
     l.line();
+    l.command(trace_command("blocks.0.attn.merge_heads,blocks.0.attn.proj"));
     l.show("blocks.0.attn.merge_heads");
     const Step& merged = l.step("blocks.0.attn.merge_heads");
     const int picks[2][3] = {{0, 2, 3}, {1, 4, 1}};  // h, n, d
