@@ -11,12 +11,6 @@
 
 namespace vitrace::cli {
 
-namespace {
-
-std::string macs_text(int64_t macs) { return macs ? std::to_string(macs) : "-"; }
-
-}  // namespace
-
 void lesson_12(Lesson& l) {
     l.say("Lessons 4 to 11 took one encoder block apart. Put back together, it is these steps, and a ViT is "
           "depth copies of it, each with its own weights:");
