@@ -1,5 +1,7 @@
 // vitrace lesson [N] [--json]: the course at the terminal.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "cli/commands.h"
@@ -221,10 +223,25 @@ int run_lesson(const LessonCommand& o) {
     if (it == all.end())
         throw Error(ErrorKind::Usage, "lesson " + o.number + " does not exist; there are lessons 1 to " +
                                           std::to_string(all.size()) + " (vitrace lesson lists them)");
-    Lesson l(stdout, !o.json);
-    if (!o.json) std::printf("Lesson %d: %s\n\n", it->number, it->title);
+    // The lesson writes into memory and reaches stdout only when it has run
+    // to the end: a lesson that stops with an error prints nothing but the error.
+    struct Buffer {
+        char* data = nullptr;
+        size_t size = 0;
+        std::FILE* f = open_memstream(&data, &size);
+        ~Buffer() {
+            if (f) std::fclose(f);
+            std::free(data);
+        }
+    } buffer;
+    if (!buffer.f) throw Error(ErrorKind::Internal, "lesson: cannot open a memory stream");
+    Lesson l(buffer.f, !o.json);
+    if (!o.json) std::fprintf(buffer.f, "Lesson %d: %s\n\n", it->number, it->title);
     it->run(l);
-    if (o.json) l.write_json(stdout, it->number, it->title);
+    if (o.json) l.write_json(buffer.f, it->number, it->title);
+    std::fclose(buffer.f);
+    buffer.f = nullptr;
+    std::fwrite(buffer.data, 1, buffer.size, stdout);
     return 0;
 }
 

@@ -235,6 +235,26 @@ BOOST_AUTO_TEST_CASE(typos_get_did_you_mean) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Lesson 23 prints a training log from the data directory: a missing or
+// broken log is one error line and nothing on stdout, not half a lesson.
+BOOST_FIXTURE_TEST_CASE(a_lesson_that_fails_prints_only_the_error, Workdir) {
+    const fs::path data = dir / "data";
+    fs::create_directories(data);
+    const std::string env = "VITRACE_DATA=" + quote(data.string()) + " ";
+    auto lesson_23 = [&] { return vitrace::test::run(env + quote(VITRACE_BINARY) + " lesson 23"); };
+    RunResult r = lesson_23();
+    check_error(r, 3, "cannot read " + (data / "learning_curves.json").string());
+    BOOST_CHECK_EQUAL(r.out, "");
+    write_bytes((data / "learning_curves.json").string(), "{\"runs\": [");
+    r = lesson_23();
+    check_error(r, 3, "learning_curves.json: not a learning-curves log");
+    BOOST_CHECK_EQUAL(r.out, "");
+    write_bytes((data / "learning_curves.json").string(), "{\"runs\": [{\"model\": \"vit_shapes\"}]}");
+    r = lesson_23();
+    check_error(r, 3, "not a learning-curves log");
+    BOOST_CHECK_EQUAL(r.out, "");
+}
+
 // The binary keeps the one list of built-in models; `models --json` and the
 // `models` table both print it, so they must name the same models.
 BOOST_AUTO_TEST_CASE(models_json_lists_every_model) {

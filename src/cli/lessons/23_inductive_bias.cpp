@@ -123,6 +123,8 @@ std::string pct(double v) { return fixed(100.0 * v, 1) + " %"; }
 }  // namespace
 
 void lesson_23(Lesson& l) {
+    // Read first: a missing or broken log stops the lesson before it prints anything.
+    const nlohmann::json log = read_curves(data_dir() + "/learning_curves.json");
     l.say("An inductive bias is what a model assumes before it has seen any data. Swin's windows are one: a query "
           "may attend only to the M*M tokens of its window, so in a block a token's attention draws only on its "
           "neighbours. ViT's attention assumes nothing about distance: every token sees all N tokens, and where a "
@@ -176,8 +178,6 @@ void lesson_23(Lesson& l) {
           "training-set sizes, with the recipe of data/train_shapes.py and the same number of steps for every run, "
           "and scored each on one fixed held-out set (renderer A, and renderer C that training never uses). Its "
           "log, data/learning_curves.json:");
-    const std::string path = data_dir() + "/learning_curves.json";
-    const nlohmann::json log = read_curves(path);
     Table c{{"model", "params", "shapes", "steps x batch", "epochs", "held-out A", "held-out C", "mean"},
             {false, true, true, true, true, true, true, true}};
     std::vector<nlohmann::json> runs(log.at("runs").begin(), log.at("runs").end());
