@@ -27,12 +27,6 @@ Tensor swap_patches(const Tensor& image, int P, int grid, int a, int b) {
     return out;
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-    double d = 0;
-    for (int64_t i = 0; i < a.numel(); i++) d = std::max(d, (double)std::fabs(a[i] - b[i]));
-    return d;
-}
-
 Tensor logits_of(const Model& m, const Tensor& image) {
     TraceOptions options;
     options.values = ValuesMode::None;
@@ -74,8 +68,10 @@ void lesson_03(Lesson& l) {
     const Tensor swapped = swap_patches(image, cfg.as<VitConfig>().patch, cfg.as<VitConfig>().grid(), 0, 3);
     Model no_pos = lm.model;
     std::fill(no_pos.as<VitWeights>().pos_embed.data.begin(), no_pos.as<VitWeights>().pos_embed.data.end(), 0.0f);
-    const double with_pos = max_abs_diff(logits_of(lm.model, image), logits_of(lm.model, swapped));
-    const double without_pos = max_abs_diff(logits_of(no_pos, image), logits_of(no_pos, swapped));
+    const Tensor with_a = logits_of(lm.model, image), with_b = logits_of(lm.model, swapped);
+    const Tensor without_a = logits_of(no_pos, image), without_b = logits_of(no_pos, swapped);
+    const double with_pos = max_abs_diff(with_a.ptr(), with_b.ptr(), with_a.numel());
+    const double without_pos = max_abs_diff(without_a.ptr(), without_b.ptr(), without_a.numel());
     l.say("Why positions at all? Attention compares tokens by their content only: the score of token i "
           "for token j is q_i . k_j, whatever their places. Shuffle the patches and the outputs are the "
           "same, shuffled; row 0 and the prediction do not change at all. Here is that, computed: the image "

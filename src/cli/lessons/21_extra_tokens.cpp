@@ -31,12 +31,6 @@ std::vector<float> mean_rows(const Step& s, int64_t first) {
     return m;
 }
 
-double max_abs_diff(const float* a, const float* b, int64_t n) {
-    double d = 0;
-    for (int64_t i = 0; i < n; i++) d = std::max(d, (double)std::fabs(a[i] - b[i]));
-    return d;
-}
-
 double norm(const float* v, int64_t n) {
     double s = 0;
     for (int64_t i = 0; i < n; i++) s += (double)v[i] * v[i];

@@ -53,12 +53,12 @@ void lesson_22(Lesson& l) {
     const Step& x = l.step("pos_embed");  // [N, C]
     const int64_t N = x.shape[0], C = x.shape[1];
     double worst_abs = 0, worst_rel = 0;
-    for (int64_t n = 0; n < N; n++) {
-        const float* x_n = &x.values[n * C];  // x[n, :]
+    for (int64_t t = 0; t < N; t++) {
+        const float* x_t = &x.values[t * C];  // x[t, :], token t
         float forward = 0, backward = 0;
         double magnitude = 0;
-        for (int64_t c = 0; c < C; c++) forward += x_n[c], magnitude += std::fabs(x_n[c]);
-        for (int64_t c = C; c-- > 0;) backward += x_n[c];
+        for (int64_t c = 0; c < C; c++) forward += x_t[c], magnitude += std::fabs(x_t[c]);
+        for (int64_t c = C; c-- > 0;) backward += x_t[c];
         worst_abs = std::max(worst_abs, (double)std::fabs(forward - backward));
         worst_rel = std::max(worst_rel, std::fabs(forward - backward) / magnitude);
     }

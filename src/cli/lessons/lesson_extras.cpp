@@ -83,6 +83,12 @@ std::vector<double> add_attention_focus(Table& t, const std::string& model, cons
     return largest_by_head;
 }
 
+double max_abs_diff(const float* a, const float* b, int64_t n) {
+    double d = 0;
+    for (int64_t i = 0; i < n; i++) d = std::max(d, (double)std::fabs(a[i] - b[i]));
+    return d;
+}
+
 std::string values_str(const float* v, int64_t n, int decimals) {
     std::string out = "[";
     for (int64_t i = 0; i < n; i++) out += (i ? ", " : "") + fixed(v[i], decimals);

@@ -36,6 +36,9 @@ std::string labelled(const std::string& label, const std::string& value, size_t 
 Table attention_focus_table();
 std::vector<double> add_attention_focus(Table& t, const std::string& model, const Step& softmax);
 
+// max |a[i] - b[i]| over n values: how far a computed result is from a step.
+double max_abs_diff(const float* a, const float* b, int64_t n);
+
 // "[0.1234, -0.5678, ...]": n values, each fixed(v, decimals).
 std::string values_str(const float* v, int64_t n, int decimals = 4);
 
