@@ -115,6 +115,7 @@ struct BenchCommand {
     std::string values = "none";
     std::string write_trace;
     bool json = false;
+    bool breakdown = false;
 };
 CLI::App* setup_bench(CLI::App& app, BenchCommand& o);
 int run_bench(const BenchCommand& o);

@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/params.h"
 #include "core/trace.h"
+#include "core/workspace.h"
 
 namespace vitrace {
 
@@ -82,7 +83,9 @@ struct Family {
     // Every parameter in timm's state-dict order.
     std::function<void(std::any& weights, const std::any& cfg, const ParamFn& fn)> visit_params;
     // features and logits <- image [3, S, S], recording every step.
-    std::function<ModelOutput(const std::any& cfg, const std::any& weights, const Tensor& image, Trace& trace)> forward;
+    std::function<ModelOutput(const std::any& cfg, const std::any& weights, const Tensor& image, Trace& trace,
+                              Workspace& workspace)>
+        forward;
 
     // The config that a checkpoint's shapes imply. `notes` gets a line for
     // every value that had to be guessed. Throws Error(Checkpoint).
@@ -103,7 +106,7 @@ struct Family {
 template <class C, class W>
 void bind_typed(Family& f, void (*validate)(const C&), W (*make_weights)(const C&),
                 void (*visit_params)(W&, const C&, const ParamFn&),
-                ModelOutput (*forward)(const C&, const W&, const Tensor&, Trace&)) {
+                ModelOutput (*forward)(const C&, const W&, const Tensor&, Trace&, Workspace&)) {
     f.validate = [=](const std::any& cfg) { validate(config_as<C>(cfg)); };
     f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
     f.patch = [](const std::any& cfg) { return config_as<C>(cfg).patch; };
@@ -112,8 +115,8 @@ void bind_typed(Family& f, void (*validate)(const C&), W (*make_weights)(const C
     f.visit_params = [=](std::any& w, const std::any& cfg, const ParamFn& fn) {
         visit_params(config_as<W>(w), config_as<C>(cfg), fn);
     };
-    f.forward = [=](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace) {
-        return forward(config_as<C>(cfg), config_as<W>(w), image, trace);
+    f.forward = [=](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace, Workspace& ws) {
+        return forward(config_as<C>(cfg), config_as<W>(w), image, trace, ws);
     };
 }
 

@@ -1,6 +1,8 @@
 #include "core/linear.h"
 
 #include <algorithm>
+
+#include "core/parallel.h"
 #include <vector>
 
 namespace vitrace {
@@ -77,58 +79,108 @@ inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a
         for (int j = 0; j < nr; j++) out[i * ldo + j] += acc[i][j];
 }
 
-void gemm_accumulate(float* out, const float* a, const float* b, int64_t b_row, int64_t b_col,
-                     int M, int N, int K) {
-    const int panels = (N + NR - 1) / NR;
-    // One team for all K blocks. A static schedule gives every thread the same
-    // panels in every block, so no thread ever adds to another's columns and
-    // the blocks need no barrier between them: only the one at the end.
-    const int tiles = (M + MR - 1) / MR;
-#pragma omp parallel if ((int64_t)M * N * K > 100000)
-    {
-    // This thread's copy of A[:, k0 : k0+kc], tile by tile, each tile k-major:
-    // a_pack[t][k][i] = A[t·MR + i, k0 + k]. Rows past M repeat the last row;
-    // their sums are computed and dropped.
-    std::vector<float> a_pack((size_t)tiles * MR * KC);
-    for (int k0 = 0; k0 < K; k0 += KC) {
-        const int kc = std::min(KC, K - k0);
-        for (int t = 0; t < tiles; t++)
-            for (int i = 0; i < MR; i++) {
-                const float* a_row = a + (int64_t)std::min(t * MR + i, M - 1) * K + k0;
-                float* dst = &a_pack[(size_t)t * MR * KC + i];
-                for (int k = 0; k < kc; k++) dst[k * MR] = a_row[k];
-            }
-#pragma omp for schedule(static) nowait
-        for (int p = 0; p < panels; p++) {
-            const int n0 = p * NR;
-            const int nr = std::min(NR, N - n0);
-            // Pack B[k0 : k0+kc, n0 : n0+NR], zero-filling columns past N.
-            alignas(64) float panel[KC * NR];
-            for (int k = 0; k < kc; k++) {
-                const float* b_k = b + (k0 + k) * b_row;
-                for (int j = 0; j < NR; j++)
-                    panel[k * NR + j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
-            }
-            for (int t = 0; t < tiles; t++) {
-                const int m0 = t * MR;
-                micro_kernel(out + (int64_t)m0 * N + n0, N, std::min(MR, M - m0), nr, &a_pack[(size_t)t * MR * KC],
-                             panel, kc);
-            }
-        }
-    }
-    }
+// The packed copy of A for one K block, shared by the threads of one product
+// and kept from call to call (each calling thread has its own: the attention
+// products call this from inside their own parallel loops).
+std::vector<float>& a_pack_buffer(size_t floats) {
+    thread_local std::vector<float> buffer;
+    if (buffer.size() < floats) buffer.resize(floats);
+    return buffer;
+}
+
+// How the threads share out the product: in items of one column panel by one
+// range of rows. With more rows than columns (Swin's early stages: 3136 rows,
+// 96 to 384 columns) each thread takes one range of rows for all the panels:
+// it packs and reads only its own rows of A. Otherwise (ViT: 197 rows, 768 to
+// 3072 columns) the threads split the panels, and cut each panel into row
+// ranges only when the panels do not share out evenly.
+struct Split {
+    int ranges = 1;          // row ranges
+    bool rows_first = false; // items numbered range by range (true) or panel by panel
+};
+Split split_for(int M, int N, int panels, int tiles, int threads) {
+    if (threads <= 1) return {};
+    if (M > N) return {std::min(threads, tiles), true};
+    if (panels % threads == 0 || panels >= 16 * threads) return {};
+    return {std::min(threads, tiles), false};
 }
 
 }  // namespace
 
+void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const float* b, int64_t b_row,
+                     int64_t b_col, int M, int N, int K) {
+    const int panels = (N + NR - 1) / NR;
+    const int tiles = (M + MR - 1) / MR;
+    // a_pack[t][k][i] = A[t·MR + i, k0 + k] for one K block, tile by tile, each
+    // tile k-major. Rows past M repeat the last row; their sums are computed and dropped.
+    float* a_pack = a_pack_buffer((size_t)tiles * MR * KC).data();
+    const bool parallel = (int64_t)M * N * K > 100000;
+#pragma omp parallel if (parallel)
+    {
+        const Split split = split_for(M, N, panels, tiles, omp_threads());
+        const int ranges = split.ranges;
+        // the same cut as the static schedule of the packing loop below, so that with
+        // rows_first each thread reads the tiles of A that it packed itself
+        const int tiles_per_range = (tiles + ranges - 1) / ranges;
+        alignas(64) float panel[KC * NR];  // this thread's packed B[k0 : k0+kc, n0 : n0+NR]
+        for (int k0 = 0; k0 < K; k0 += KC) {
+            const int kc = std::min(KC, K - k0);
+            // 1. The threads pack A together, each its share of the tiles.
+#pragma omp for schedule(static)
+            for (int t = 0; t < tiles; t++)
+                for (int i = 0; i < MR; i++) {
+                    const float* a_row = a + (int64_t)std::min(t * MR + i, M - 1) * lda + k0;
+                    float* dst = &a_pack[(size_t)t * MR * KC + i];
+                    for (int k = 0; k < kc; k++) dst[k * MR] = a_row[k];
+                }
+            // (the loop's closing barrier: all of A is packed before anyone reads it)
+
+            // 2. Each thread takes whole (panel, row range) items, so no two
+            // threads write the same element and every sum keeps its k order:
+            // the result does not depend on the number of threads. The static
+            // schedule gives a thread the same items in every K block.
+#pragma omp for schedule(static)
+            for (int item = 0; item < panels * ranges; item++) {
+                const int p = split.rows_first ? item % panels : item / ranges;
+                const int r = split.rows_first ? item / panels : item % ranges;
+                const int n0 = p * NR;
+                const int nr = std::min(NR, N - n0);
+                // Pack B[k0 : k0+kc, n0 : n0+NR], zero past N, reading b in its
+                // own row order: a weight [N, K] (nt) one row n at a time, so
+                // that no read strides across rows (for K = 3072 that stride is
+                // 12 KB, and 32 rows that far apart share one set of the L1 cache).
+                if (b_row == 1) {
+                    for (int j = 0; j < NR; j++) {
+                        const float* b_j = b + (int64_t)(n0 + std::min(j, nr - 1)) * b_col + k0;  // B[k0:, n0 + j]
+                        const float keep = j < nr ? 1.0f : 0.0f;
+                        for (int k = 0; k < kc; k++) panel[k * NR + j] = keep * b_j[k];
+                    }
+                } else {
+                    for (int k = 0; k < kc; k++) {
+                        const float* b_k = b + (k0 + k) * b_row;  // B[k0 + k, :]
+                        for (int j = 0; j < NR; j++) panel[k * NR + j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
+                    }
+                }
+                const int t_end = std::min(tiles, (r + 1) * tiles_per_range);
+                for (int t = r * tiles_per_range; t < t_end; t++) {
+                    const int m0 = t * MR;
+                    micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, std::min(MR, M - m0), nr,
+                                 &a_pack[(size_t)t * MR * KC], panel, kc);
+                }
+            }
+            // (and its barrier: nobody packs the next K block's A while it is read)
+        }
+    }
+}
+
 void matmul_nt(float* out, const float* a, const float* b, int M, int N, int K) {
     std::fill(out, out + (int64_t)M * N, 0.0f);
-    gemm_accumulate(out, a, b, 1, K, M, N, K);
+    gemm_accumulate(out, N, a, K, b, 1, K, M, N, K);
 }
 
 void matmul_nn(float* out, const float* a, const float* b, int M, int N, int K) {
     std::fill(out, out + (int64_t)M * N, 0.0f);
-    gemm_accumulate(out, a, b, N, 1, M, N, K);
+    gemm_accumulate(out, N, a, K, b, N, 1, M, N, K);
 }
 
 void linear(Tensor& y, const Tensor& x, const Linear& layer) {
@@ -153,7 +205,7 @@ void linear(Tensor& y, const Tensor& x, const Linear& layer) {
         else
             std::fill(y_r, y_r + out, 0.0f);
     }
-    gemm_accumulate(y.ptr(), x.ptr(), layer.weight.ptr(), 1, in, rows, out, in);
+    gemm_accumulate(y.ptr(), out, x.ptr(), in, layer.weight.ptr(), 1, in, rows, out, in);
 }
 
 }  // namespace vitrace

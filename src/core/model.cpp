@@ -227,7 +227,18 @@ std::vector<Prediction> top_k(const Tensor& logits, int k, const std::vector<std
 }
 
 ModelOutput forward(const Model& m, const Tensor& image, Trace& trace) {
-    return m.config.family->forward(m.config.params, m.weights, image, trace);
+    return m.config.family->forward(m.config.params, m.weights, image, trace, *m.workspace);
+}
+
+int64_t plan_workspace(const Model& m) {
+    // The shape-only pass, on shape-only weights, into m's own workspace.
+    Model shapes = make_model(m.config);
+    shapes.workspace = m.workspace;
+    const int S = m.config.image_size();
+    Trace trace(TraceOptions{.values = ValuesMode::None});
+    PlanningScope planning;
+    forward(shapes, Tensor::shape_only({3, S, S}), trace);
+    return planning.bytes();
 }
 
 }  // namespace vitrace

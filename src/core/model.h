@@ -4,6 +4,7 @@
 
 #include <any>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,10 @@ ConfigRecord config_record(const ModelConfig& cfg);
 struct Model {
     ModelConfig config;
     std::any weights;  // the family's weights struct (VitWeights, SwinWeights)
+    // The forward pass's buffers, kept between passes (core/workspace.h).
+    // Copies of a model share them, which is safe as long as they run one
+    // after the other, as everything in vitrace does.
+    std::shared_ptr<Workspace> workspace = std::make_shared<Workspace>();
 
     template <class W> const W& as() const { return config_as<W>(weights); }
     template <class W> W& as() { return config_as<W>(weights); }
@@ -105,5 +110,10 @@ std::vector<Prediction> top_k(const Tensor& logits, int k, const std::vector<std
 // shape-only image or shape-only weights give shape-only steps: shapes and
 // MACs, no values.
 ModelOutput forward(const Model& m, const Tensor& image, Trace& trace);
+
+// Reserves every buffer of m's forward pass at its largest size, from the
+// shape-only pass, and touches it once (core/workspace.h). Returns the bytes
+// the workspace holds.
+int64_t plan_workspace(const Model& m);
 
 }  // namespace vitrace

@@ -111,23 +111,24 @@ void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, i
     trace.record(at(Role::Residual2), "add", x, {"H", "W", "C"});
 }
 
-ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace) {
+ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace,
+                         Workspace& workspace) {
     const int64_t grid = cfg.resolution(0);
     const StepScope top;
+    SwinBuffers& buffers = workspace.as<SwinBuffers>();
 
     // timm: x = self.patch_embed(x), the Conv2d as patchify + linear, channels last
-    Tensor patches;  // [H·W, 3·P·P]
+    Tensor& patches = buffers.patches;  // [H·W, 3·P·P]
     patchify(patches, image, cfg.patch);
     trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
-    Tensor x;  // [H, W, C], the residual stream
+    Tensor& x = buffers.x;  // [H, W, C], the residual stream
     linear(x, patches, w.patch_embed);
     x.shape = {grid, grid, cfg.embed_dim};
     trace.record(top(Role::PatchProj), "linear", x, {"H", "W", "C"});
     layernorm(x, x, w.patch_norm);
     trace.record(top(Role::PatchNorm), "layernorm", x, {"H", "W", "C"});
 
-    SwinBuffers buffers;
-    Tensor merged;  // [H/2, W/2, 4C]
+    Tensor& merged = buffers.merged;  // [H/2, W/2, 4C]
     for (int s = 0; s < cfg.stages(); s++) {
         const SwinStage& st = w.layers[s];
         if (s > 0) {

@@ -89,8 +89,12 @@ SwinWeights make_swin_weights(const SwinConfig& cfg);
 template <class Fn>
 void visit_swin_params(SwinWeights& w, const SwinConfig& cfg, Fn&& fn);
 
-// Buffers of the blocks, reused from one block to the next.
+// The forward pass's buffers, reused from one block to the next and, in the
+// model's workspace (core/workspace.h), from one forward pass to the next.
 struct SwinBuffers {
+    Tensor patches;         // [H·W, 3·P·P]    patchify
+    Tensor x;               // [H, W, C]       the residual stream
+    Tensor merged;          // [H/2, W/2, 4C]  patch merging
     Tensor xn;              // [H, W, C]       normalised x
     Tensor shifted;         // [H, W, C]       after the cyclic shift
     Tensor windows;         // [nW, T, C]
@@ -105,7 +109,8 @@ void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, i
 
 // timm: SwinTransformer.forward
 // features [C], logits [classes] (none without a head) <- image [3, S, S], normalised
-ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace);
+ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tensor& image, Trace& trace,
+                         Workspace& workspace);
 
 // The Swin family: its config fields, weights and forward pass (core/family.h).
 const Family& swin_family();

@@ -1,4 +1,12 @@
 #include "core/tensor.h"
+#include "core/workspace.h"
+
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace vitrace {
 
@@ -16,6 +24,60 @@ std::string shape_str(const Shape& shape) {
     }
     return s + "]";
 }
+
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kBigBlock = size_t{1} << 20;
+constexpr size_t kPage = 4096;
+
+int planning_depth = 0;      // > 0 while a PlanningScope lives
+int64_t planned_bytes = 0;   // allocated under the current planning scope
+
+size_t mapped_length(size_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
+
+}  // namespace
+
+void* allocate_floats(size_t bytes) {
+    void* p = nullptr;
+    if (bytes < kBigBlock) {
+        p = ::operator new(bytes);
+    } else {
+        // Map a little more than asked, keep the part that starts on a 2 MiB
+        // boundary, give back the rest. The kernel can then back every whole
+        // 2 MiB of the block with one huge page; the tail gets small pages.
+        const size_t length = mapped_length(bytes);
+        void* raw = mmap(nullptr, length + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (raw == MAP_FAILED) throw std::bad_alloc();
+        const uintptr_t begin = reinterpret_cast<uintptr_t>(raw);
+        const uintptr_t aligned = (begin + kHugePage - 1) / kHugePage * kHugePage;
+        if (aligned > begin) munmap(raw, aligned - begin);
+        const uintptr_t end = begin + length + kHugePage;
+        if (end > aligned + length) munmap(reinterpret_cast<void*>(aligned + length), end - (aligned + length));
+        p = reinterpret_cast<void*>(aligned);
+#ifdef MADV_HUGEPAGE
+        madvise(p, length, MADV_HUGEPAGE);  // a hint: where huge pages are off it changes nothing
+#endif
+    }
+    if (planning_depth > 0) {  // touch it now, while the workspace is planned
+        std::memset(p, 0, bytes);
+        planned_bytes += static_cast<int64_t>(bytes);
+    }
+    return p;
+}
+
+void free_floats(void* p, size_t bytes) noexcept {
+    if (bytes < kBigBlock)
+        ::operator delete(p);
+    else
+        munmap(p, mapped_length(bytes));
+}
+
+PlanningScope::PlanningScope() {
+    if (planning_depth++ == 0) planned_bytes = 0;
+}
+PlanningScope::~PlanningScope() { planning_depth--; }
+int64_t PlanningScope::bytes() const { return planned_bytes; }
 
 Tensor Tensor::zeros(Shape shape) {
     Tensor t;
@@ -36,13 +98,14 @@ Tensor Tensor::from(Shape shape, std::vector<float> values) {
                                              " values for shape " + shape_str(shape));
     Tensor t;
     t.shape = std::move(shape);
-    t.data = std::move(values);
+    t.data.assign(values.begin(), values.end());
     return t;
 }
 
 bool prepare(Tensor& out, const Shape& shape, const Tensor& like) {
     out.shape = shape;
     if (!like.has_data()) {
+        if (planning_depth > 0) out.data.reserve(vitrace::numel(shape));
         out.data.clear();
         return false;
     }

@@ -163,7 +163,7 @@ void Trace::record(const StepAt& at, std::string_view op, const Tensor& t, const
     if (s.computed) {
         s.stats = compute_stats(t.ptr(), t.numel());
         if (s.values_mode == ValuesMode::Full) {
-            s.values = t.data;
+            s.values.assign(t.data.begin(), t.data.end());
         } else if (s.values_mode == ValuesMode::Summary) {
             const int64_t k = std::min<int64_t>(kSummaryValues, t.numel());
             s.values.assign(t.data.begin(), t.data.begin() + k);
@@ -173,6 +173,7 @@ void Trace::record(const StepAt& at, std::string_view op, const Tensor& t, const
     if (options_.on_values && steps_.back().computed) options_.on_values(steps_.back(), t);
     if (on_step) on_step(steps_.back());
     last_ = std::chrono::steady_clock::now();  // recording is not part of the next step's time
+    recording_ms_ += std::chrono::duration<double, std::milli>(last_ - now).count();
 }
 
 const Step* Trace::find(std::string_view name) const {

@@ -101,6 +101,10 @@ public:
     // Starts the clock for the next step's time_ms and drops uncounted MACs.
     void restart_clock();
 
+    // Wall time spent inside record(): statistics, kept values, callbacks.
+    // It belongs to no step's time_ms.
+    double recording_ms() const { return recording_ms_; }
+
 private:
     ValuesMode mode_for(const std::string& name, Role role);  // also marks the patterns that match
 
@@ -108,6 +112,7 @@ private:
     std::vector<Step> steps_;
     std::vector<bool> pattern_used_;
     std::chrono::steady_clock::time_point last_;
+    double recording_ms_ = 0;
 };
 
 }  // namespace vitrace

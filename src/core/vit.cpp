@@ -107,14 +107,16 @@ void resample_pos_embed(Tensor& out, const Tensor& pos_embed, int prefix, int g,
 
 }  // namespace
 
-ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace) {
+ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace,
+                        Workspace& workspace) {
     const StepScope top;
+    VitBuffers& buffers = workspace.as<VitBuffers>();
 
     // timm: x = self.patch_embed(x), the Conv2d as patchify + linear
-    Tensor patches;  // [n, 3·P·P]
+    Tensor& patches = buffers.patches;  // [n, 3·P·P]
     patchify(patches, image, cfg.patch);
     trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
-    Tensor tokens;  // [n, C]
+    Tensor& tokens = buffers.tokens;  // [n, C]
     linear(tokens, patches, w.patch_embed);
     trace.record(top(Role::PatchProj), "linear", tokens, {"n", "C"});
 
@@ -139,7 +141,7 @@ ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor&
     } prefix[] = {{cfg.class_token, w.cls_token, Role::ClsToken},
                   {cfg.distilled, w.dist_token, Role::DistToken},
                   {cfg.reg_tokens > 0, w.reg_token, Role::RegToken}};
-    Tensor x;            // [N, C], the residual stream
+    Tensor& x = buffers.x;  // [N, C], the residual stream
     int64_t joined = 0;  // prefix tokens in front so far
     for (const auto& p : prefix) {
         if (!p.present) continue;
@@ -147,14 +149,13 @@ ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor&
         joined += p.tokens.dim(1);
         trace.record(top(p.role), "concat", x, {"N", "C"});
     }
-    if (joined == 0) x = std::move(tokens);
+    if (joined == 0) std::swap(x, tokens);
     if (!cfg.no_embed_class) {
         add(x, x, *pos_embed);
         trace.record(top(Role::PosEmbed), "add", x, {"N", "C"});
     }
 
     // timm: x = self.blocks(x)
-    VitBuffers buffers;
     for (int i = 0; i < cfg.depth; i++) vit_block(x, w.blocks[i], cfg, i, buffers, trace);
 
     // timm: x = self.norm(x); x = self.pool(x); x = self.fc_norm(x); x = self.head(x)

@@ -92,8 +92,12 @@ VitWeights make_vit_weights(const VitConfig& cfg);
 template <class Fn>
 void visit_vit_params(VitWeights& w, const VitConfig& cfg, Fn&& fn);
 
-// Buffers of the blocks, reused from one block to the next.
+// The forward pass's buffers, reused from one block to the next and, in the
+// model's workspace (core/workspace.h), from one forward pass to the next.
 struct VitBuffers {
+    Tensor patches;         // [n, 3·P·P]   patchify
+    Tensor tokens;          // [n, C]       patch_embed.proj
+    Tensor x;               // [N, C]       the residual stream
     Tensor xn;              // [N, C]       normalised x
     AttentionBuffers attn;  // qkv [N, 3C] ... merged [N, C]
     Tensor branch;          // [N, C]       output of attn or mlp, before the residual add
@@ -106,7 +110,8 @@ void vit_block(Tensor& x, const VitBlock& b, const VitConfig& cfg, int i, VitBuf
 
 // timm: VisionTransformer.forward
 // features [C], logits [classes] (none without a head) <- image [3, S, S], normalised
-ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace);
+ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor& image, Trace& trace,
+                        Workspace& workspace);
 
 // The ViT family: its config fields, weights and forward pass (core/family.h).
 const Family& vit_family();

@@ -146,6 +146,7 @@ DecodedImage read_input(const std::string& path, std::string* warning) {
 
 ImageRun run_model(const LoadedModel& lm, DecodedImage image, const Normalization& norm, const TraceOptions& options,
                    const std::function<void(const Step&)>& on_step) {
+    plan_workspace(lm.model);  // every buffer of the forward pass, allocated and touched before it starts
     ImageRun run{std::move(image), Trace(options), {}, {}, {}};
     run.trace.on_step = on_step;
     const Tensor x = preprocess(run.image, lm.model.config.image_size(), norm, run.trace);

@@ -183,7 +183,7 @@ nlohmann::ordered_json Collector::attention() const {
             for (int f = 0; f < 3; f++) {
                 const Tensor& r = rollout_[f];
                 const int64_t Nc = prefix_ + (g / pool_) * (g / pool_);
-                const std::vector<float> kept = pool_ > 1 ? pool_attention(r.ptr(), 1, tokens_, prefix_, g, pool_) : r.data;
+                const std::vector<float> kept = pool_ > 1 ? pool_attention(r.ptr(), 1, tokens_, prefix_, g, pool_) : std::vector<float>(r.data.begin(), r.data.end());
                 rollout[head_fusion_name(kFusions[f])] = f32_blob(kept.data(), {Nc, Nc});
             }
         } else {

@@ -1,50 +1,140 @@
 #!/usr/bin/python3
-"""vitrace against PyTorch on the CPU, side by side, in one run.
+"""vitrace beside PyTorch and beside OpenBLAS's matrix product, in one run.
 
     /usr/bin/python3 tests/bench/compare_pytorch.py --vitrace build/vitrace [--repeat 10]
+        [--models vit_base_patch16_224,swin_tiny_patch4_window7_224]
 
-Needs Debian's python3-torch and python3-torchvision, and libopenblas0-pthread
-so that PyTorch's matrix products run on OpenBLAS. For each model it times
+Needs Debian's python3-numpy, python3-torch and python3-torchvision, and
+libopenblas0-pthread so that numpy's and PyTorch's matrix products run on
+OpenBLAS. Four models by default (--models picks some of them, by vitrace
+name): vit_base_patch16_224, vit_large_patch16_224,
+swin_tiny_patch4_window7_224 and swin_base_patch4_window7_224. For each one
+the script measures three things.
 
-  - PyTorch: torchvision's vit_b_16 and swin_t (the same architectures as
-    timm's vit_base_patch16_224 and swin_tiny_patch4_window7_224), random
-    weights, batch 1, under torch.no_grad(), with 1 and with 2 threads; the
-    faster setting counts;
-  - vitrace: `vitrace bench --model M --repeat N --json` (the trace records
-    statistics, no values).
+  - vitrace: `vitrace bench --model M --repeat N --json`, which runs the
+    forward pass with a trace that keeps statistics only, no values.
+  - PyTorch: torchvision's vit_b_16, vit_l_16, swin_t and swin_b (the same
+    architectures as the timm models above), random weights, batch 1, under
+    torch.no_grad(), once with 1 thread and once with 2 (torch's threads and
+    OpenBLAS's threads both set to the number); the faster setting counts.
+  - The OpenBLAS roofline: how long OpenBLAS alone takes for the model's
+    matrix products, nothing else. The products come from vitrace's own
+    steps (below); each distinct shape is timed with numpy's float32 matmul,
+    once with OPENBLAS_NUM_THREADS=1 and once with 2, and the roofline of a
+    model at a setting is the sum over its products of the time of the
+    product's shape. The faster setting counts.
 
-Each measurement runs in a process of its own, one after the other. Both
-report the median of N forward passes after one warm-up. The table gives
-the ratio vitrace / PyTorch, vitrace's GFLOP/s (2 x multiply-adds per second,
-from the loops' own counts), that rate as a share of the machine's peak, and
-vitrace's peak resident memory against the size of the float32 weights.
+vitrace and PyTorch report the median of N forward passes after one warm-up;
+the roofline takes, for each shape, the median of N samples after a warm-up
+(a sample repeats a small product until it lasts a few milliseconds).
 
-Peak: cores x clock x FLOP per cycle. The clock is read from /proc/cpuinfo
-(the TSC rate, "bogomips / 2", when "cpu MHz" is absent). FLOP per cycle is
-64 on a core with AVX-512 (two 16-wide fused multiply-add units) and 32
-otherwise (two 8-wide AVX2 units), unless --flops-per-cycle says otherwise.
-On the machine of docs/performance.md, OpenBLAS's own single-thread matrix
-product reaches 187 GFLOP/s, which only the 64 figure allows.
+Where the products come from: `vitrace shapes` prints a table but has no JSON
+output, so the script asks `vitrace trace --values none -o -` (one forward
+pass on data/images/ring.png, whose content does not matter) for the trace
+JSON of docs/trace-format.md, which lists the same steps with exact
+multiply-add counts. A step of op "linear" is a product of rows x in by
+in x out: rows is the product of the leading axes of its shape, out the last
+axis, in = macs / (rows x out). A step of op "matmul" (attn.scores, q times k
+transposed, and attn.weighted_sum, the attention weights times v) is a batch
+of M x K by K x N products: M and N are the last two axes of its shape, the
+batch the product of the others (heads, and windows for Swin), and
+K = macs / (batch x M x N). Each derivation is checked: the product of the
+dimensions must equal the step's macs exactly, and the sum over the products
+must equal the multiply-adds behind vitrace bench's GFLOP figure.
+
+The table:
+
+  - vitrace / PyTorch: vitrace's time over PyTorch's; below 1 vitrace is
+    faster.
+  - share of roofline: roofline ms / vitrace ms. Both count the same
+    multiply-adds, so this is vitrace's GFLOP/s as a fraction of the GFLOP/s
+    OpenBLAS reaches at the model's own shapes. vitrace's time also holds
+    everything that is not a product (layer norms, softmax, GELU, the
+    trace), and the roofline's operands stay warm in cache from one sample to
+    the next, so 1.0 would mean vitrace's products beat OpenBLAS's.
+  - GFLOP/s: vitrace's 2 x multiply-adds per second, from the loops' counts.
+  - peak RSS: the largest resident set of the vitrace bench process, and that
+    over the size of the model's float32 weights.
+
+Under the table, per model: the GFLOP/s OpenBLAS reached on the linear
+layers' shapes alone and on all products, at both thread settings.
+
+Environment: every child process that runs PyTorch or numpy gets a copy of
+the environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE. Set, they
+pin OpenBLAS to an older kernel (Haswell's AVX2 instead of the CPU's own),
+and the PyTorch time and the roofline would then describe that kernel rather
+than the machine. The vitrace processes keep the environment as it is: vitrace
+does not use OpenBLAS. The script prints the BLAS library numpy loaded and the
+core OpenBLAS picked (openblas_get_corename); when numpy runs on another
+BLAS, such as the reference BLAS, it says so, because the roofline column is
+then meaningless.
+
+Each measurement runs in a process of its own, one after the other, so that no
+thread pool of one is still spinning while the next one runs.
 """
 
 import argparse
+import ctypes
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-MODELS = [
-    # (vitrace model, torchvision model)
-    ("vit_base_patch16_224", "vit_b_16"),
-    ("swin_tiny_patch4_window7_224", "swin_t"),
-]
+MODELS = {
+    # vitrace model: torchvision model
+    "vit_base_patch16_224": "vit_b_16",
+    "vit_large_patch16_224": "vit_l_16",
+    "swin_tiny_patch4_window7_224": "swin_t",
+    "swin_base_patch4_window7_224": "swin_b",
+}
+THREADS = (1, 2)
+BLAS_VARS_REMOVED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+IMAGE = Path(__file__).resolve().parents[2] / "data" / "images" / "ring.png"
+SAMPLE_S = 0.003  # a roofline sample lasts at least this long
+
+
+def blas_env(threads):
+    """The environment of a PyTorch or numpy child: OpenBLAS free to pick the
+    CPU's own kernel, with a fixed number of threads."""
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_VARS_REMOVED}
+    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    return env
+
+
+def run_child(args, env):
+    r = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"child {' '.join(args)} failed:\n{r.stderr}")
+    return json.loads(r.stdout)
+
+
+def blas_info():
+    """Which BLAS this process loaded (from /proc/self/maps), and OpenBLAS's
+    own account of itself when it is OpenBLAS."""
+    libs = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if path.startswith("/") and "blas" in os.path.basename(path) and path not in libs:
+                libs.append(path)
+    # The libopenblas file itself first, then anything else that may be OpenBLAS under another name.
+    for path in sorted(libs, key=lambda p: "openblas" not in os.path.basename(p)):
+        try:
+            lib = ctypes.CDLL(path)
+            corename, config = lib.openblas_get_corename, lib.openblas_get_config
+        except (OSError, AttributeError):
+            continue
+        corename.restype = config.restype = ctypes.c_char_p
+        return {"openblas": True, "library": path, "libraries": libs, "corename": corename().decode(),
+                "config": config().decode(), "threads": lib.openblas_get_num_threads()}
+    return {"openblas": False, "libraries": libs}
 
 
 def pytorch_child(name, threads, repeat):
-    """Runs in its own process, so that no thread pool of one measurement
-    is still spinning while the next one runs."""
     import torch
     import torchvision
 
@@ -59,18 +149,80 @@ def pytorch_child(name, threads, repeat):
             model(x)
             times.append((time.perf_counter() - t0) * 1000)
     params = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"median": statistics.median(times), "params": params}))
+    print(json.dumps({"median": statistics.median(times), "params": params, "torch": torch.__version__,
+                      "torchvision": torchvision.__version__, "blas": blas_info()}))
+
+
+def numpy_child(repeat):
+    """Times np.matmul at each shape read from stdin; prints the median
+    seconds of each, by key."""
+    import numpy as np
+
+    shapes = json.load(sys.stdin)
+    rng = np.random.default_rng(0)
+    seconds = {}
+    for key, (batch, m, k, n) in shapes.items():
+        lead = (batch,) if batch else ()  # batch 0: a plain 2-D product (a linear layer)
+        a = rng.standard_normal(lead + (m, k), dtype=np.float32)
+        b = rng.standard_normal(lead + (k, n), dtype=np.float32)
+        c = np.empty(lead + (m, n), dtype=np.float32)
+
+        def once():
+            np.matmul(a, b, out=c)
+
+        t0 = time.perf_counter()
+        calls = 0
+        while calls < 3 or time.perf_counter() - t0 < SAMPLE_S:  # warm-up
+            once()
+            calls += 1
+        per_sample = max(1, math.ceil(SAMPLE_S / ((time.perf_counter() - t0) / calls)))
+        samples = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(per_sample):
+                once()
+            samples.append((time.perf_counter() - t0) / per_sample)
+        seconds[key] = statistics.median(samples)
+    print(json.dumps({"numpy": np.__version__, "blas": blas_info(), "seconds": seconds}))
+
+
+def products(binary, model):
+    """The model's matrix products, from vitrace's trace JSON: a list of
+    (step name, op, key, macs) and the shapes by key, (batch, M, K, N) with
+    batch 0 for a linear layer."""
+    r = subprocess.run([binary, "trace", "--model", model, "--image", str(IMAGE), "--values", "none", "-o", "-"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{binary} trace --model {model} failed:\n{r.stderr}")
+    steps = json.loads(r.stdout)["steps"]
+    out, shapes = [], {}
+    for s in steps:
+        shape, macs = s["shape"], s["macs"]
+        if s["op"] == "linear":
+            rows, n = math.prod(shape[:-1]), shape[-1]
+            batch, m, k = 0, rows, macs // (rows * n)
+            key = f"linear {m}x{k}->{n}"
+            check = m * k * n
+        elif s["op"] == "matmul":
+            batch, m, n = math.prod(shape[:-2]), shape[-2], shape[-1]
+            k = macs // (batch * m * n)
+            key = f"matmul {batch}x[{m}x{k} @ {k}x{n}]"
+            check = batch * m * k * n
+        else:
+            if macs:
+                sys.exit(f"{model}: step {s['name']} ({s['op']}) counts {macs} multiply-adds but is no product")
+            continue
+        if check != macs or k < 1:
+            sys.exit(f"{model}: step {s['name']} ({s['op']}, shape {shape}, {macs} macs) is not a whole product")
+        shapes[key] = (batch, m, k, n)
+        out.append((s["name"], s["op"], key, macs))
+    return out, shapes
 
 
 def time_pytorch(name, repeat):
-    best = None
-    for threads in (1, 2):
-        out = subprocess.run([sys.executable, __file__, "--pytorch-child", name, str(threads), str(repeat)],
-                             check=True, capture_output=True, text=True).stdout
-        r = json.loads(out)
-        if best is None or r["median"] < best[0]:
-            best = (r["median"], threads, r["params"])
-    return best
+    runs = {t: run_child(["--pytorch-child", name, str(t), str(repeat)], blas_env(t)) for t in THREADS}
+    best = min(THREADS, key=lambda t: runs[t]["median"])
+    return runs[best]["median"], best, runs[best]
 
 
 def time_vitrace(binary, model, repeat):
@@ -79,51 +231,127 @@ def time_vitrace(binary, model, repeat):
     return json.loads(out)
 
 
-def peak_gflops(flops_per_cycle):
-    mhz = None
-    bogomips = None
+def threads_label(t):
+    return f"{t} thread{'s' if t > 1 else ''}"
+
+
+def machine():
+    name = "unknown CPU"
     with open("/proc/cpuinfo") as f:
         for line in f:
-            if line.startswith("cpu MHz") and mhz is None:
-                mhz = float(line.split(":")[1])
-            if line.startswith("bogomips") and bogomips is None:
-                bogomips = float(line.split(":")[1])
-    ghz = (mhz if mhz else bogomips / 2) / 1000
-    cores = os.cpu_count()
-    return cores * ghz * flops_per_cycle, cores, ghz
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {name}"
 
 
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "--pytorch-child":
         return pytorch_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
-    import torch
-    import torchvision
+    if len(sys.argv) == 3 and sys.argv[1] == "--numpy-child":
+        return numpy_child(int(sys.argv[2]))
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--vitrace", required=True)
-    ap.add_argument("--repeat", type=int, default=10)
-    ap.add_argument("--flops-per-cycle", type=float, default=None)
+    ap = argparse.ArgumentParser(description="vitrace against PyTorch and OpenBLAS's roofline")
+    ap.add_argument("--vitrace", required=True, help="the vitrace binary")
+    ap.add_argument("--repeat", type=int, default=10, help="timed runs of each measurement")
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help="comma-separated vitrace model names (default: all four)")
     a = ap.parse_args()
-    if a.flops_per_cycle is None:
-        with open("/proc/cpuinfo") as f:
-            a.flops_per_cycle = 64 if " avx512f" in f.read() else 32
+    models = [m.strip() for m in a.models.split(",") if m.strip()]
+    for m in models:
+        if m not in MODELS:
+            ap.error(f"--models: {m} is not one of {', '.join(MODELS)}")
+    if not IMAGE.is_file():
+        sys.exit(f"{IMAGE} is missing")
 
-    peak, cores, ghz = peak_gflops(a.flops_per_cycle)
-    print(f"machine: {cores} cores at {ghz:.2f} GHz, peak {peak:.0f} GFLOP/s assumed "
-          f"({a.flops_per_cycle:g} FLOP/cycle/core); torch {torch.__version__}, torchvision {torchvision.__version__}")
+    # The products first: a shape that does not add up stops the run before anything is timed.
+    prods = {m: products(a.vitrace, m) for m in models}
+    all_shapes = {}
+    for _, shapes in prods.values():
+        all_shapes.update(shapes)
+
+    # The roofline: one numpy process per thread setting, over the shapes of all the models.
+    roof_runs = {}
+    for t in THREADS:
+        r = subprocess.run([sys.executable, __file__, "--numpy-child", str(a.repeat)], env=blas_env(t),
+                           input=json.dumps(all_shapes), capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"numpy child ({threads_label(t)}) failed:\n{r.stderr}")
+        roof_runs[t] = json.loads(r.stdout)
+
     rows = []
-    for name, tv_name in MODELS:
-        pt_ms, pt_threads, params = time_pytorch(tv_name, a.repeat)
-        vt = time_vitrace(a.vitrace, name, a.repeat)
-        rows.append((name, vt["forward_ms"]["median"], pt_ms, pt_threads, vt["gflop_per_s"], vt["peak_rss_mb"],
-                     params * 4 / 2**20))
+    versions = None
+    torch_blas = None
+    for m in models:
+        pt_ms, pt_threads, pt = time_pytorch(MODELS[m], a.repeat)
+        versions = (pt["torch"], pt["torchvision"])
+        torch_blas = pt["blas"]
+        vt = time_vitrace(a.vitrace, m, a.repeat)
+        rows.append((m, vt, pt_ms, pt_threads, pt["params"]))
+
+    blas = roof_runs[THREADS[0]]["blas"]
+    print(f"machine: {machine()}; numpy {roof_runs[THREADS[0]]['numpy']}, "
+          f"torch {versions[0]}, torchvision {versions[1]}")
+    print(f"PyTorch and numpy run without {' and '.join(BLAS_VARS_REMOVED)} "
+          f"(here: {', '.join(f'{v}={os.environ[v]}' for v in BLAS_VARS_REMOVED if v in os.environ) or 'none set'}); "
+          "vitrace keeps the environment")
+    if blas["openblas"]:
+        print(f"numpy's BLAS: {blas['library']}")
+        print(f"OpenBLAS core: {blas['corename']} ({blas['config']}); threads as set: "
+              + ", ".join(f"{roof_runs[t]['blas']['threads']}" for t in THREADS))
+    else:
+        bar = "!" * 78
+        print(bar)
+        print("!!! numpy is NOT on OpenBLAS: it loaded " + (", ".join(blas["libraries"]) or "no BLAS library"))
+        print("!!! (the reference BLAS?). The roofline below is MEANINGLESS: install libopenblas0-pthread,")
+        print("!!! or select it with update-alternatives --config libblas.so.3-x86_64-linux-gnu.")
+        print(bar)
+    if torch_blas and torch_blas["openblas"]:
+        print(f"PyTorch's OpenBLAS core: {torch_blas['corename']}")
+    elif torch_blas:
+        print("PyTorch is not on OpenBLAS: it loaded " + (", ".join(torch_blas["libraries"]) or "no BLAS library"))
 
     print()
-    print("| model | vitrace ms | PyTorch ms | ratio | GFLOP/s | % of peak | peak RSS MB | RSS / weights |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, vt_ms, pt_ms, threads, gflops, rss, weights_mb in rows:
-        print(f"| {name} | {vt_ms:.1f} | {pt_ms:.1f} ({threads} thread{'s' if threads > 1 else ''}) | "
-              f"{vt_ms / pt_ms:.2f} | {gflops:.1f} | {100 * gflops / peak:.0f} % | {rss:.0f} | {rss / weights_mb:.2f} |")
+    print("OpenBLAS roofline: numpy float32 matmul at each of the model's products, "
+          f"median of {a.repeat} samples per distinct shape")
+    roof = {}
+    vt_by_model = {row[0]: row[1] for row in rows}
+    for m in models:
+        steps, shapes = prods[m]
+        total_macs = sum(s[3] for s in steps)
+        lin_macs = sum(s[3] for s in steps if s[1] == "linear")
+        per_t = {}
+        for t in THREADS:
+            sec = roof_runs[t]["seconds"]
+            all_s = sum(sec[key] for _, _, key, _ in steps)
+            lin_s = sum(sec[key] for _, op, key, _ in steps if op == "linear")
+            per_t[t] = (all_s * 1000, 2 * lin_macs / lin_s / 1e9, 2 * total_macs / all_s / 1e9)
+        best = min(THREADS, key=lambda t: per_t[t][0])
+        bench_gflop = vt_by_model[m]["gflops"]
+        if abs(bench_gflop - 2 * total_macs / 1e9) > 1e-6 * bench_gflop:
+            print(f"warning: {m}: vitrace bench counts {bench_gflop:.4f} GFLOP, the products of its trace "
+                  f"{2 * total_macs / 1e9:.4f}")
+        roof[m] = (per_t[best][0], best, total_macs)
+        n_lin = sum(1 for s in steps if s[1] == "linear")
+        print(f"- {m}: {total_macs / 1e9:.2f} G multiply-adds in {len(steps)} products "
+              f"({n_lin} linear, {len(steps) - n_lin} attention; {len(shapes)} distinct shapes)")
+        for t in THREADS:
+            ms, lin_gf, all_gf = per_t[t]
+            print(f"    {threads_label(t)}: {ms:.1f} ms, {lin_gf:.1f} GFLOP/s on the linear shapes, "
+                  f"{all_gf:.1f} GFLOP/s on all products{'  <- roofline' if t == best else ''}")
+
+    print()
+    print("| model | vitrace ms | PyTorch ms | OpenBLAS roofline ms | vitrace / PyTorch | share of roofline "
+          "| GFLOP/s | peak RSS MB | RSS / weights |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for m, vt, pt_ms, pt_threads, params in rows:
+        vt_ms = vt["forward_ms"]["median"]
+        roof_ms, roof_threads, total_macs = roof[m]
+        flag = "" if blas["openblas"] else " (not OpenBLAS!)"
+        weights_mb = params * 4 / 2**20
+        print(f"| {m} | {vt_ms:.1f} | {pt_ms:.1f} ({threads_label(pt_threads)}) | "
+              f"{roof_ms:.1f} ({threads_label(roof_threads)}){flag} | {vt_ms / pt_ms:.2f} | {roof_ms / vt_ms:.2f} | "
+              f"{vt['gflop_per_s']:.1f} | {vt['peak_rss_mb']:.0f} | {vt['peak_rss_mb'] / weights_mb:.2f} |")
 
 
 if __name__ == "__main__":

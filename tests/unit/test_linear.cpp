@@ -2,7 +2,12 @@
 // held to their naive twins on shapes that hit every edge of the blocking.
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <random>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "../test_util.h"
 #include "core/linear.h"
@@ -51,7 +56,9 @@ BOOST_AUTO_TEST_CASE(matmul_nn_by_hand) {
 BOOST_AUTO_TEST_CASE(fast_kernels_equal_naive_twins) {
     // Sizes below, at and past every block edge (MR, NR, KC), and the real ViT-B/16 shapes.
     const int shapes[][3] = {{1, 1, 1},   {1, 37, 5},    {7, 1, 300},    {9, 33, 257},  {17, 64, 256},
-                             {197, 197, 64}, {197, 64, 197}, {49, 96, 32}, {197, 2304, 768}};
+                             {197, 197, 64}, {197, 64, 197}, {49, 96, 32}, {197, 2304, 768},
+                             // more rows than columns: the threads split the rows (Swin's stage 0: 3136 x 288 x 96)
+                             {50, 9, 300}, {3136, 288, 96}, {787, 96, 384}};
     for (const auto& s : shapes) {
         const int M = s[0], N = s[1], K = s[2];
         const auto a = random_values((size_t)M * K, 1);
@@ -69,6 +76,50 @@ BOOST_AUTO_TEST_CASE(fast_kernels_equal_naive_twins) {
         check_close("matmul_nn " + dims, fast.data(), naive.data(), naive.size(), tol);
     }
 }
+
+BOOST_AUTO_TEST_CASE(strided_product_adds_to_its_output) {
+    // gemm_accumulate on a window of larger matrices: a's rows are lda apart and
+    // out's ldo apart (as when attention reads q and k out of qkv's rows), and
+    // it adds to what out holds. The naive twin runs on packed copies.
+    const int M = 61, N = 45, K = 70, lda = 3 * K + 5, ldo = N + 11;
+    const auto a_big = random_values((size_t)M * lda, 4);
+    const auto b = random_values((size_t)N * K, 5);
+    const auto start = random_values((size_t)M * ldo, 6);
+    std::vector<float> out = start;
+    gemm_accumulate(out.data(), ldo, a_big.data() + 7, lda, b.data(), 1, K, M, N, K);
+    std::vector<float> a((size_t)M * K), want((size_t)M * N);
+    for (int m = 0; m < M; m++)
+        for (int k = 0; k < K; k++) a[(size_t)m * K + k] = a_big[(size_t)m * lda + 7 + k];
+    matmul_nt_naive(want.data(), a.data(), b.data(), M, N, K);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < ldo; n++) {
+            const float expect = n < N ? start[(size_t)m * ldo + n] + want[(size_t)m * N + n] : start[(size_t)m * ldo + n];
+            BOOST_TEST_CONTEXT("out[" << m << ", " << n << "]") {
+                BOOST_TEST(std::fabs(out[(size_t)m * ldo + n] - expect) <= test::kFastVsNaive * std::sqrt((float)K));
+            }
+        }
+}
+
+#ifdef _OPENMP
+BOOST_AUTO_TEST_CASE(result_does_not_depend_on_the_thread_count) {
+    // Each output element is summed by one thread in one k order, however the
+    // threads split the work: 1 and 2 threads give the same bits.
+    const int shapes[][3] = {{197, 2304, 768}, {3136, 288, 96}, {197, 300, 600}};
+    const int threads = omp_get_max_threads();
+    for (const auto& s : shapes) {
+        const int M = s[0], N = s[1], K = s[2];
+        const auto a = random_values((size_t)M * K, 7);
+        const auto b = random_values((size_t)N * K, 8);
+        std::vector<float> one((size_t)M * N), two((size_t)M * N);
+        omp_set_num_threads(1);
+        matmul_nt(one.data(), a.data(), b.data(), M, N, K);
+        omp_set_num_threads(2);
+        matmul_nt(two.data(), a.data(), b.data(), M, N, K);
+        omp_set_num_threads(threads);
+        BOOST_TEST(one == two, "matmul_nt " << M << "x" << N << "x" << K << " differs between 1 and 2 threads");
+    }
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(linear_adds_bias_and_counts_macs) {
     Linear l{Tensor::from({2, 3}, {1, 0, 0, 1, 1, 1}), Tensor::from({2}, {10, 20})};

@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(random_init_is_seeded_and_bounded) {
     for (float v : a.as<VitWeights>().blocks[0].qkv.weight.data) mx = std::max(mx, std::fabs(v));
     BOOST_CHECK(mx <= 1 / std::sqrt(192.0f));
     BOOST_CHECK(mx > 0.9f / std::sqrt(192.0f));
-    BOOST_CHECK(a.as<VitWeights>().blocks[0].norm1.weight.data == std::vector<float>(192, 1.0f));
+    BOOST_CHECK(a.as<VitWeights>().blocks[0].norm1.weight.data == Floats(192, 1.0f));
 }
 
 BOOST_AUTO_TEST_CASE(top_k_orders_by_score) {

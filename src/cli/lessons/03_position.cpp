@@ -58,7 +58,8 @@ void lesson_03(Lesson& l) {
 
     l.say("pos_embed: x + pos_embed, a table [N, C] with one learned row per position, row 0 for the cls "
           "slot. This model is untrained, so its table is still the seeded random start (std 0.02):");
-    const Tensor table = Tensor::from({N, C}, lm.model.as<VitWeights>().pos_embed.data);  // [1, N, C] without the 1
+    const Floats& pos = lm.model.as<VitWeights>().pos_embed.data;
+    const Tensor table = Tensor::from({N, C}, {pos.begin(), pos.end()});  // [1, N, C] without the 1
     show_tensor(l, "pos_embed (the parameter)", "parameter", table, {"N", "C"});
     l.show("pos_embed");
 
@@ -96,7 +97,7 @@ void lesson_03(Lesson& l) {
     const LoadedModel shapes = load_model(config_from_flags("--model vit_shapes"), WeightOptions{});
     const VitConfig& sc = shapes.model.config.as<VitConfig>();
     const int g = sc.grid(), D = sc.width;
-    const std::vector<float>& learned = shapes.model.as<VitWeights>().pos_embed.data;  // [1, 1 + g*g, D]
+    const Floats& learned = shapes.model.as<VitWeights>().pos_embed.data;  // [1, 1 + g*g, D]
     auto cosine = [&](int a, int b) {  // rows a and b of the table (row 0 is the cls slot)
         double ab = 0, aa = 0, bb = 0;
         for (int c = 0; c < D; c++) {

@@ -44,7 +44,7 @@ void show_tensor(Lesson& l, const std::string& name, const std::string& op, cons
     s.computed = true;
     s.stats = compute_stats(t.ptr(), t.numel());
     s.values_mode = ValuesMode::Full;
-    s.values = t.data;
+    s.values.assign(t.data.begin(), t.data.end());
     through_lines(l, "", [&](std::FILE* f) { print_step_values(f, s, columns); });
 }
 
