@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/parallel.h"
+#include "core/workspace.h"
 #include <vector>
 
 namespace vitrace {
@@ -82,8 +83,8 @@ inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a
 // The packed copy of A for one K block, shared by the threads of one product
 // and kept from call to call (each calling thread has its own: the attention
 // products call this from inside their own parallel loops).
-std::vector<float>& a_pack_buffer(size_t floats) {
-    thread_local std::vector<float> buffer;
+Floats& a_pack_buffer(size_t floats) {
+    thread_local Floats buffer;
     if (buffer.size() < floats) buffer.resize(floats);
     return buffer;
 }
@@ -105,6 +106,9 @@ Split split_for(int M, int N, int panels, int tiles, int threads) {
     return {std::min(threads, tiles), false};
 }
 
+// Floats of the packed A of one K block of an M-row product.
+size_t packed_a_floats(int M) { return (size_t)(M + MR - 1) / MR * MR * KC; }
+
 }  // namespace
 
 void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const float* b, int64_t b_row,
@@ -113,34 +117,44 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
     const int tiles = (M + MR - 1) / MR;
     // a_pack[t][k][i] = A[t·MR + i, k0 + k] for one K block, tile by tile, each
     // tile k-major. Rows past M repeat the last row; their sums are computed and dropped.
-    float* a_pack = a_pack_buffer((size_t)tiles * MR * KC).data();
-    const bool parallel = (int64_t)M * N * K > 100000;
-#pragma omp parallel if (parallel)
-    {
-        const Split split = split_for(M, N, panels, tiles, omp_threads());
+    float* a_pack = a_pack_buffer(packed_a_floats(M)).data();
+    // The work of thread `id` of `threads`; `barrier` waits for the others.
+    // The cuts are computed here rather than by `omp for`, so that the same
+    // code runs as one thread, with no parallel region at all, when the
+    // product is small or is called from inside another parallel loop (each
+    // attention head's product is): entering even a one-thread region per
+    // call cost more than a 49 x 49 x 32 product itself.
+    auto work = [&](int id, int threads, auto&& barrier) {
+        const Split split = split_for(M, N, panels, tiles, threads);
         const int ranges = split.ranges;
-        // the same cut as the static schedule of the packing loop below, so that with
-        // rows_first each thread reads the tiles of A that it packed itself
+        const int items = panels * ranges;
+        // Thread id's share of n things: [first(n), first(n) + chunk) in one cut.
+        auto share = [&](int n) {
+            const int chunk = (n + threads - 1) / threads;
+            return std::pair<int, int>{std::min(n, id * chunk), std::min(n, (id + 1) * chunk)};
+        };
+        // With rows_first, range r is thread r's: the same cut as its share of
+        // the tiles it packs, so each thread reads only the tiles of A it packed.
         const int tiles_per_range = (tiles + ranges - 1) / ranges;
         alignas(64) float panel[KC * NR];  // this thread's packed B[k0 : k0+kc, n0 : n0+NR]
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int kc = std::min(KC, K - k0);
             // 1. The threads pack A together, each its share of the tiles.
-#pragma omp for schedule(static)
-            for (int t = 0; t < tiles; t++)
+            const auto [t_begin, t_end] = share(tiles);
+            for (int t = t_begin; t < t_end; t++)
                 for (int i = 0; i < MR; i++) {
                     const float* a_row = a + (int64_t)std::min(t * MR + i, M - 1) * lda + k0;
                     float* dst = &a_pack[(size_t)t * MR * KC + i];
                     for (int k = 0; k < kc; k++) dst[k * MR] = a_row[k];
                 }
-            // (the loop's closing barrier: all of A is packed before anyone reads it)
+            barrier();  // all of A is packed before anyone reads it
 
             // 2. Each thread takes whole (panel, row range) items, so no two
             // threads write the same element and every sum keeps its k order:
-            // the result does not depend on the number of threads. The static
-            // schedule gives a thread the same items in every K block.
-#pragma omp for schedule(static)
-            for (int item = 0; item < panels * ranges; item++) {
+            // the result does not depend on the number of threads. A thread
+            // gets the same items in every K block.
+            const auto [i_begin, i_end] = share(items);
+            for (int item = i_begin; item < i_end; item++) {
                 const int p = split.rows_first ? item % panels : item / ranges;
                 const int r = split.rows_first ? item / panels : item % ranges;
                 const int n0 = p * NR;
@@ -161,15 +175,23 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
                         for (int j = 0; j < NR; j++) panel[k * NR + j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
                     }
                 }
-                const int t_end = std::min(tiles, (r + 1) * tiles_per_range);
-                for (int t = r * tiles_per_range; t < t_end; t++) {
+                const int tr_end = std::min(tiles, (r + 1) * tiles_per_range);
+                for (int t = r * tiles_per_range; t < tr_end; t++) {
                     const int m0 = t * MR;
                     micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, std::min(MR, M - m0), nr,
                                  &a_pack[(size_t)t * MR * KC], panel, kc);
                 }
             }
-            // (and its barrier: nobody packs the next K block's A while it is read)
+            barrier();  // nobody packs the next K block's A while this one is read
         }
+    };
+    if ((int64_t)M * N * K > 100000 && !omp_in_parallel_region()) {
+#pragma omp parallel
+        work(omp_thread_id(), omp_threads(), [] {
+#pragma omp barrier
+        });
+    } else {
+        work(0, 1, [] {});
     }
 }
 
@@ -195,7 +217,10 @@ void linear(Tensor& y, const Tensor& x, const Linear& layer) {
     Shape y_shape = x.shape;
     y_shape.back() = out;
     count_macs((int64_t)rows * in * out);
-    if (!prepare(y, y_shape, x)) return;
+    if (!prepare(y, y_shape, x)) {
+        if (planning_workspace()) a_pack_buffer(packed_a_floats(rows));  // the product's own scratch, planned too
+        return;
+    }
 
     // y[r, :] = bias, then y += x · weightᵀ
     for (int r = 0; r < rows; r++) {

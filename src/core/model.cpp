@@ -189,7 +189,7 @@ uint64_t fnv1a(const std::string& s) {
 
 void init_random(Model& m, uint64_t seed) {
     visit_params(m, [&](const std::string& name, Tensor& t, ParamKind kind, int64_t fan_in) {
-        t.data.resize(t.numel());
+        t.data.resize(t.numel());  // unset: the loops below write every value
         const int64_t n = t.numel();
         if (kind == ParamKind::NormScale || kind == ParamKind::NormShift) {
             std::fill(t.data.begin(), t.data.end(), kind == ParamKind::NormScale ? 1.0f : 0.0f);

@@ -1,4 +1,4 @@
-// The one OpenMP query vitrace makes, in a form that also builds without OpenMP.
+// The OpenMP queries vitrace makes, in a form that also builds without OpenMP.
 #pragma once
 
 #ifdef _OPENMP
@@ -14,6 +14,24 @@ inline int omp_threads() {
     return omp_get_num_threads();
 #else
     return 1;
+#endif
+}
+
+// This thread's number in its team, 0 to omp_threads() - 1.
+inline int omp_thread_id() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+// True inside an active parallel region (one of more than one thread).
+inline bool omp_in_parallel_region() {
+#ifdef _OPENMP
+    return omp_in_parallel();
+#else
+    return false;
 #endif
 }
 

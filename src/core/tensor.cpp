@@ -78,6 +78,7 @@ PlanningScope::PlanningScope() {
 }
 PlanningScope::~PlanningScope() { planning_depth--; }
 int64_t PlanningScope::bytes() const { return planned_bytes; }
+bool planning_workspace() { return planning_depth > 0; }
 
 Tensor Tensor::zeros(Shape shape) {
     Tensor t;
@@ -109,7 +110,7 @@ bool prepare(Tensor& out, const Shape& shape, const Tensor& like) {
         out.data.clear();
         return false;
     }
-    out.data.resize(vitrace::numel(shape));
+    out.data.resize(vitrace::numel(shape), 0.0f);
     return true;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -39,6 +40,17 @@ struct BigPageAllocator {
     void deallocate(T* p, size_t n) noexcept { free_floats(p, n * sizeof(T)); }
     template <class U>
     bool operator==(const BigPageAllocator<U>&) const noexcept { return true; }
+    // resize(n) without a value leaves new floats unset, so that whoever fills
+    // them first (the weights' reader, the seeded initialisation on both
+    // cores) is the first to touch their memory. resize(n, 0.0f) zeroes.
+    template <class U>
+    void construct(U* p) noexcept {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
 };
 
 using Floats = std::vector<float, BigPageAllocator<float>>;

@@ -40,5 +40,6 @@ public:
     PlanningScope& operator=(const PlanningScope&) = delete;
     int64_t bytes() const;  // allocated so far under this scope
 };
+bool planning_workspace();  // true while a PlanningScope lives
 
 }  // namespace vitrace

@@ -167,7 +167,7 @@ Plan plan(Model& m, const SafetensorsFile& file, const Layout& layout) {
 // The values of one parameter from its sources.
 void read_fill(const SafetensorsFile& file, const Fill& f) {
     Tensor& dst = *f.dst;
-    dst.data.resize(dst.numel());
+    dst.data.resize(dst.numel());  // unset: every branch below writes every value
     if (f.kind == Source::Kind::Whole) {
         file.read_floats(*f.src[0], dst.ptr());
     } else if (f.kind == Source::Kind::Rows) {
