@@ -150,6 +150,7 @@ int run_bench(const BenchCommand& o) {
     for (int r = 0; r <= o.repeat; r++) {
         last = std::make_unique<Trace>(topts);
         t0 = std::chrono::steady_clock::now();
+        last->restart_clock();  // the first step's time starts with the pass
         output = forward(lm.model, x, *last);
         const double pass_ms = ms_since(t0);
         if (r == 0) {  // warm-up

@@ -175,6 +175,16 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
                         for (int j = 0; j < NR; j++) panel[k * NR + j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
                     }
                 }
+                // Ask for the next panel's rows of a weight now, so that they
+                // arrive from memory while this panel's products run: a
+                // forward pass reads each weight once, from DRAM, and the
+                // hardware's own prefetcher does not look that far ahead.
+                if (b_row == 1 && item + 1 < i_end) {
+                    const int p_next = split.rows_first ? (item + 1) % panels : (item + 1) / ranges;
+                    if (p_next != p)
+                        for (int j = p_next * NR; j < std::min(N, (p_next + 1) * NR); j++)
+                            for (int k = 0; k < kc; k += 16) __builtin_prefetch(b + (int64_t)j * b_col + k0 + k);
+                }
                 const int tr_end = std::min(tiles, (r + 1) * tiles_per_range);
                 for (int t = r * tiles_per_range; t < tr_end; t++) {
                     const int m0 = t * MR;

@@ -49,6 +49,11 @@ BENCHMARK(BM_linear)
     ->Args({3136, 96, 288})    // Swin-T stage 0 attn.qkv
     ->Args({3136, 96, 384})    // Swin-T stage 0 mlp.fc1
     ->Args({3136, 384, 96})    // Swin-T stage 0 mlp.fc2
+    ->Args({784, 192, 576})    // Swin-T stage 1 attn.qkv
+    ->Args({196, 384, 1152})   // Swin-T stage 2 attn.qkv
+    ->Args({196, 1536, 384})   // Swin-T stage 2 mlp.fc2
+    ->Args({49, 768, 2304})    // Swin-T stage 3 attn.qkv
+    ->Args({3136, 48, 96})     // Swin-T patch_embed.proj
     ->Unit(benchmark::kMillisecond);
 
 void BM_matmul_nt_naive(benchmark::State& state) {
