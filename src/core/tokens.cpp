@@ -7,13 +7,16 @@ namespace vitrace {
 
 void insert_tokens(Tensor& out, const Tensor& x, const Tensor& tokens, int64_t at) {
     const int64_t n = x.dim(0), C = x.dim(1), k = tokens.dim(1);
-    Tensor joined;  // out may be x
-    if (prepare(joined, {n + k, C}, x)) {
-        std::copy(x.ptr(), x.ptr() + at * C, joined.ptr());                          // out[:at] = x[:at]
-        std::copy(tokens.ptr(), tokens.ptr() + k * C, joined.ptr() + at * C);        // out[at:at+k] = tokens
-        std::copy(x.ptr() + at * C, x.ptr() + n * C, joined.ptr() + (at + k) * C);   // out[at+k:] = x[at:]
+    // out may be x. Either way out's own block is kept (it is a workspace buffer):
+    // first out holds x's n rows, then rows at.. move down by k and the tokens fill the gap.
+    if (&out != &x) {
+        if (!prepare(out, {n + k, C}, x)) return;
+        std::copy(x.ptr(), x.ptr() + n * C, out.ptr());
+    } else if (!prepare(out, {n + k, C}, x)) {
+        return;
     }
-    out = std::move(joined);
+    std::copy_backward(out.ptr() + at * C, out.ptr() + n * C, out.ptr() + (n + k) * C);  // out[at+k:] = x[at:]
+    std::copy(tokens.ptr(), tokens.ptr() + k * C, out.ptr() + at * C);                  // out[at:at+k] = tokens
 }
 
 void scale_channels(Tensor& out, const Tensor& x, const Tensor& gamma) {

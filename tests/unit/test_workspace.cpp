@@ -1,0 +1,109 @@
+// The forward pass's memory: big blocks on 2 MiB boundaries, prepare()'s
+// zeros, and the workspace that one forward pass leaves to the next.
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+
+#include "core/model.h"
+#include "core/swin.h"
+#include "core/vit.h"
+
+using namespace vitrace;
+
+namespace {
+
+// A small model of each family (vit_shapes and swin_shapes, 64 x 64), with seeded weights.
+Model small_model(const char* name) {
+    Model m = make_model(find_model(name));
+    init_random(m, 3);
+    return m;
+}
+
+Tensor test_image(int S) {
+    Tensor x = Tensor::zeros({3, S, S});
+    for (int64_t i = 0; i < x.numel(); i++) x[i] = static_cast<float>((i * 37) % 101) / 50.0f - 1.0f;
+    return x;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(workspace)
+
+BOOST_AUTO_TEST_CASE(big_blocks_start_on_a_huge_page_and_small_ones_work_as_usual) {
+    const Tensor big = Tensor::zeros({1024, 1024});  // 4 MiB
+    BOOST_CHECK_EQUAL(reinterpret_cast<uintptr_t>(big.ptr()) % (2u << 20), 0u);
+    const Tensor odd = Tensor::zeros({300001});  // 1.2 MB: not a whole number of pages
+    BOOST_CHECK_EQUAL(reinterpret_cast<uintptr_t>(odd.ptr()) % (2u << 20), 0u);
+    BOOST_CHECK_EQUAL(odd[300000], 0.0f);
+    const Tensor small = Tensor::from({3}, {1, 2, 3});
+    BOOST_CHECK_EQUAL(small[2], 3.0f);
+    for (int64_t i = 0; i < big.numel(); i += 4099) BOOST_REQUIRE_EQUAL(big[i], 0.0f);
+}
+
+BOOST_AUTO_TEST_CASE(prepare_zeroes_what_it_adds_and_keeps_its_allocation) {
+    const Tensor like = Tensor::zeros({1});
+    Tensor out;
+    prepare(out, {600000}, like);
+    for (int64_t i = 0; i < out.numel(); i += 997) out[i] = 5.0f;
+    const float* at = out.ptr();
+    prepare(out, {10}, like);       // smaller: the same block
+    prepare(out, {600000}, like);   // back: the same block, and the new part is zero
+    BOOST_CHECK(out.ptr() == at);
+    BOOST_CHECK_EQUAL(out[5 * 997], 0.0f);
+    BOOST_CHECK_EQUAL(out[0], 5.0f);  // the part that stayed keeps its value, as std::vector::resize does
+}
+
+BOOST_AUTO_TEST_CASE(planned_workspace_is_not_reallocated_by_any_forward_pass) {
+    for (const char* name : {"vit_shapes", "swin_shapes"}) {
+        BOOST_TEST_CONTEXT(name) {
+            const Model m = small_model(name);
+            const int S = m.config.image_size();
+            const int64_t bytes = plan_workspace(m);
+            BOOST_CHECK_GT(bytes, 0);
+            // Every buffer's block, as the plan left it.
+            auto blocks = [&] {
+                std::vector<const float*> at;
+                if (name[0] == 'v') {
+                    const VitBuffers& b = m.workspace->as<VitBuffers>();
+                    for (const Tensor* t : {&b.patches, &b.x, &b.xn, &b.attn.qkv, &b.attn.qkvh, &b.attn.attn,
+                                            &b.attn.o, &b.attn.merged, &b.branch, &b.hidden})
+                        at.push_back(t->data.data());
+                } else {
+                    const SwinBuffers& b = m.workspace->as<SwinBuffers>();
+                    for (const Tensor* t : {&b.patches, &b.x, &b.merged, &b.xn, &b.shifted, &b.windows, &b.attn.qkv,
+                                            &b.attn.qkvh, &b.attn.attn, &b.attn.o, &b.attn.merged, &b.branch,
+                                            &b.hidden})
+                        at.push_back(t->data.data());
+                }
+                return at;
+            };
+            const std::vector<const float*> planned = blocks();
+            for (const float* p : planned) BOOST_CHECK(p != nullptr);
+            Trace first({.values = ValuesMode::None}), second({.values = ValuesMode::None});
+            const ModelOutput a = forward(m, test_image(S), first);
+            BOOST_CHECK(blocks() == planned);
+            const ModelOutput b = forward(m, test_image(S), second);
+            BOOST_CHECK(blocks() == planned);
+            // The second pass, on buffers the first one left full, gives the same bits.
+            BOOST_CHECK(a.logits.data == b.logits.data);
+            BOOST_CHECK_EQUAL(first.steps().size(), second.steps().size());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_fresh_model_gives_the_same_output_as_a_reused_workspace) {
+    // The workspace holds no state between passes: a model that has run on
+    // another image gives the bits a fresh copy gives.
+    const Model m = small_model("swin_shapes");
+    Trace t1, t2, t3;
+    Tensor other = test_image(64);
+    for (int64_t i = 0; i < other.numel(); i++) other[i] = -other[i] * 0.5f;
+    forward(m, other, t1);
+    const ModelOutput reused = forward(m, test_image(64), t2);
+    Model fresh = m;
+    fresh.workspace = std::make_shared<Workspace>();
+    const ModelOutput clean = forward(fresh, test_image(64), t3);
+    BOOST_CHECK(reused.logits.data == clean.logits.data);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
