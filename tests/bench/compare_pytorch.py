@@ -11,12 +11,16 @@ name): vit_base_patch16_224, vit_large_patch16_224,
 swin_tiny_patch4_window7_224 and swin_base_patch4_window7_224. For each one
 the script measures three things.
 
-  - vitrace: `vitrace bench --model M --repeat N --json`, which runs the
-    forward pass with a trace that keeps statistics only, no values.
+  - vitrace: `vitrace bench --model M --repeat N --json` (the trace records
+    statistics, no values).
   - PyTorch: torchvision's vit_b_16, vit_l_16, swin_t and swin_b (the same
     architectures as the timm models above), random weights, batch 1, under
-    torch.no_grad(), once with 1 thread and once with 2 (torch's threads and
-    OpenBLAS's threads both set to the number); the faster setting counts.
+    torch.no_grad(), once with torch.set_num_threads(1) and once with 2; the
+    faster setting counts. OpenBLAS, which does PyTorch's matrix products,
+    keeps its own thread count (one per core unless OPENBLAS_NUM_THREADS says
+    otherwise): torch.set_num_threads does not reach it in Debian's build, so
+    the table names both counts. Holding OpenBLAS to torch's count made
+    PyTorch slower in trials on a 2-core machine.
   - The OpenBLAS roofline: how long OpenBLAS alone takes for the model's
     matrix products, nothing else. The products come from vitrace's own
     steps (below); each distinct shape is timed with numpy's float32 matmul,
@@ -39,8 +43,9 @@ transposed, and attn.weighted_sum, the attention weights times v) is a batch
 of M x K by K x N products: M and N are the last two axes of its shape, the
 batch the product of the others (heads, and windows for Swin), and
 K = macs / (batch x M x N). Each derivation is checked: the product of the
-dimensions must equal the step's macs exactly, and the sum over the products
-must equal the multiply-adds behind vitrace bench's GFLOP figure.
+dimensions must equal the step's macs exactly (else the script stops), and a
+warning says so if the sum over the products differs from the multiply-adds
+behind vitrace bench's GFLOP figure.
 
 The table:
 
@@ -51,7 +56,8 @@ The table:
     OpenBLAS reaches at the model's own shapes. vitrace's time also holds
     everything that is not a product (layer norms, softmax, GELU, the
     trace), and the roofline's operands stay warm in cache from one sample to
-    the next, so 1.0 would mean vitrace's products beat OpenBLAS's.
+    the next, so the share stays below 1 unless vitrace's products are
+    faster than OpenBLAS's.
   - GFLOP/s: vitrace's 2 x multiply-adds per second, from the loops' counts.
   - peak RSS: the largest resident set of the vitrace bench process, and that
     over the size of the model's float32 weights.
@@ -60,10 +66,11 @@ Under the table, per model: the GFLOP/s OpenBLAS reached on the linear
 layers' shapes alone and on all products, at both thread settings.
 
 Environment: every child process that runs PyTorch or numpy gets a copy of
-the environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE. Set, they
-pin OpenBLAS to an older kernel (Haswell's AVX2 instead of the CPU's own),
-and the PyTorch time and the roofline would then describe that kernel rather
-than the machine. The vitrace processes keep the environment as it is: vitrace
+the environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE. They
+override what OpenBLAS detects (OPENBLAS_CORETYPE=Haswell, say, gives an
+AVX-512 CPU the AVX2 kernels, and OPENBLAS_L2_SIZE the cache size its blocking
+assumes), and the PyTorch time and the roofline would then describe that
+older kernel rather than the machine. The vitrace processes keep the environment as it is: vitrace
 does not use OpenBLAS. The script prints the BLAS library numpy loaded and the
 core OpenBLAS picked (openblas_get_corename); when numpy runs on another
 BLAS, such as the reference BLAS, it says so, because the roofline column is
@@ -97,11 +104,12 @@ IMAGE = Path(__file__).resolve().parents[2] / "data" / "images" / "ring.png"
 SAMPLE_S = 0.003  # a roofline sample lasts at least this long
 
 
-def blas_env(threads):
+def blas_env(threads=None):
     """The environment of a PyTorch or numpy child: OpenBLAS free to pick the
-    CPU's own kernel, with a fixed number of threads."""
+    CPU's own kernel, and with `threads`, held to that many threads."""
     env = {k: v for k, v in os.environ.items() if k not in BLAS_VARS_REMOVED}
-    env["OPENBLAS_NUM_THREADS"] = str(threads)
+    if threads is not None:
+        env["OPENBLAS_NUM_THREADS"] = str(threads)
     return env
 
 
@@ -220,7 +228,7 @@ def products(binary, model):
 
 
 def time_pytorch(name, repeat):
-    runs = {t: run_child(["--pytorch-child", name, str(t), str(repeat)], blas_env(t)) for t in THREADS}
+    runs = {t: run_child(["--pytorch-child", name, str(t), str(repeat)], blas_env()) for t in THREADS}
     best = min(THREADS, key=lambda t: runs[t]["median"])
     return runs[best]["median"], best, runs[best]
 
@@ -287,7 +295,9 @@ def main():
         versions = (pt["torch"], pt["torchvision"])
         torch_blas = pt["blas"]
         vt = time_vitrace(a.vitrace, m, a.repeat)
-        rows.append((m, vt, pt_ms, pt_threads, pt["params"]))
+        pt_label = (f"torch {pt_threads}, OpenBLAS {pt['blas']['threads']} threads" if pt["blas"]["openblas"]
+                    else f"torch {threads_label(pt_threads)}, not OpenBLAS")
+        rows.append((m, vt, pt_ms, pt_label, pt["params"]))
 
     blas = roof_runs[THREADS[0]]["blas"]
     print(f"machine: {machine()}; numpy {roof_runs[THREADS[0]]['numpy']}, "
@@ -312,8 +322,8 @@ def main():
         print("PyTorch is not on OpenBLAS: it loaded " + (", ".join(torch_blas["libraries"]) or "no BLAS library"))
 
     print()
-    print("OpenBLAS roofline: numpy float32 matmul at each of the model's products, "
-          f"median of {a.repeat} samples per distinct shape")
+    print(f"{'OpenBLAS' if blas['openblas'] else 'NOT OpenBLAS:'} roofline: numpy float32 matmul at each of "
+          f"the model's products, median of {a.repeat} samples per distinct shape")
     roof = {}
     vt_by_model = {row[0]: row[1] for row in rows}
     for m in models:
@@ -344,12 +354,12 @@ def main():
     print("| model | vitrace ms | PyTorch ms | OpenBLAS roofline ms | vitrace / PyTorch | share of roofline "
           "| GFLOP/s | peak RSS MB | RSS / weights |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for m, vt, pt_ms, pt_threads, params in rows:
+    for m, vt, pt_ms, pt_label, params in rows:
         vt_ms = vt["forward_ms"]["median"]
         roof_ms, roof_threads, total_macs = roof[m]
         flag = "" if blas["openblas"] else " (not OpenBLAS!)"
         weights_mb = params * 4 / 2**20
-        print(f"| {m} | {vt_ms:.1f} | {pt_ms:.1f} ({threads_label(pt_threads)}) | "
+        print(f"| {m} | {vt_ms:.1f} | {pt_ms:.1f} ({pt_label}) | "
               f"{roof_ms:.1f} ({threads_label(roof_threads)}){flag} | {vt_ms / pt_ms:.2f} | {roof_ms / vt_ms:.2f} | "
               f"{vt['gflop_per_s']:.1f} | {vt['peak_rss_mb']:.0f} | {vt['peak_rss_mb'] / weights_mb:.2f} |")
 
