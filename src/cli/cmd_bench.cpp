@@ -195,8 +195,8 @@ int run_bench(const BenchCommand& o) {
                                     {"values", o.values}};
         if (!o.write_trace.empty())
             j["trace_json"] = {{"megabytes", json_mb}, {"ms", json_ms}, {"megabytes_per_s", json_mb / (json_ms / 1000.0)}};
-        j["setup"] = {{"weights_ms", weights_ms},
-                      {"weights", weights_source},
+        j["setup"] = {{"weights", weights_source},
+                      {"weights_ms", weights_ms},
                       {"workspace_ms", workspace_ms},
                       {"workspace_mb", workspace_bytes / 1e6},
                       {"first_forward_ms", first_ms}};

@@ -1617,4 +1617,37 @@ BOOST_AUTO_TEST_CASE(bench_prints_json) {
     BOOST_CHECK(b["forward_ms"]["min"].is_number() && b["forward_ms"]["min"] <= b["forward_ms"]["median"]);
     BOOST_CHECK(b["gflops"].is_number() && b["gflops"] > 0);
     BOOST_CHECK(b["peak_rss_mb"].is_number() && b["peak_rss_mb"] > 0);
+    BOOST_CHECK(b["setup"]["workspace_mb"] > 0);
+    BOOST_CHECK(!b.contains("breakdown"));  // only with --breakdown
+}
+
+BOOST_AUTO_TEST_CASE(bench_breakdown_sorts_the_pass_into_kinds_of_work) {
+    const RunResult r = run_vitrace("bench --model swin_shapes --untrained --repeat 3 --breakdown --json");
+    require_success(r);
+    const json b = parse_json(r.out, "bench --breakdown --json");
+    BOOST_REQUIRE(b["breakdown"].is_array());
+    double share = 0;
+    std::set<std::string> kinds;
+    for (const json& k : b["breakdown"]) {
+        kinds.insert(k["kind"].get<std::string>());
+        share += k["share"].get<double>();
+        BOOST_CHECK(k["ms"].get<double>() >= 0);
+        if (k["kind"] == "matrix products: linear layers") BOOST_CHECK(k["gflop_per_s"].get<double>() > 0);
+        if (k["kind"] == "softmax") BOOST_CHECK_EQUAL(k["gflop_per_s"].get<double>(), 0.0);  // no multiply-adds counted
+    }
+    for (const char* k : {"matrix products: linear layers", "matrix products: attention", "softmax", "layernorm",
+                          "window partition and reverse", "cyclic shifts", "statistics (the trace's record)"})
+        BOOST_CHECK_MESSAGE(kinds.count(k), "no kind '" << k << "'");
+    // The kinds are the pass, less the little the trace does between steps.
+    BOOST_CHECK_GT(share, 0.8);
+    BOOST_CHECK_LE(share, 1.01);
+    const json& setup = b["setup"];
+    BOOST_CHECK(setup["weights"].get<std::string>().find("seeded random") != std::string::npos);
+    BOOST_CHECK(setup["weights_ms"] >= 0 && setup["workspace_ms"] >= 0 && setup["first_forward_ms"] > 0);
+    BOOST_CHECK(setup["workspace_mb"] > 0);
+
+    const RunResult text = run_vitrace("bench --model swin_shapes --untrained --repeat 2 --breakdown");
+    require_success(text);
+    BOOST_CHECK(text.out.find("where a forward pass's time goes") != std::string::npos);
+    BOOST_CHECK(text.out.find("workspace: planned from the shape-only pass") != std::string::npos);
 }
