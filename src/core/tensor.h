@@ -1,4 +1,4 @@
-// The tensor: a shape and a flat row-major std::vector<float>. Nothing else.
+// The tensor: a shape and a flat row-major std::vector of floats (Floats, below). Nothing else.
 //
 // A tensor whose data is empty while its shape is not is a *shape-only* tensor.
 // Every operation accepts shape-only inputs: it then sets the output's shape,
