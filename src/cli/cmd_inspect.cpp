@@ -16,6 +16,7 @@ CLI::App* setup_inspect(CLI::App& app, InspectCommand& o) {
         ->required();
     cmd->add_option("--heads", o.heads, "Attention heads, when neither the file nor a config.json says")
         ->delimiter(',');
+    cmd->add_option("--dim-head", o.dim_head, "Channels per head, when neither the file nor a JSON beside it says");
     cmd->add_flag("--json", o.json, "Print JSON: family, layout, config, params, ...");
     return cmd;
 }
@@ -23,7 +24,7 @@ CLI::App* setup_inspect(CLI::App& app, InspectCommand& o) {
 int run_inspect(const InspectCommand& o) {
     const CheckpointFiles files = find_checkpoint(o.weights);
     const SafetensorsFile file = SafetensorsFile::open(files.weights);
-    const CheckpointModel held = model_from_checkpoint(file, files, o.heads);
+    const CheckpointModel held = model_from_checkpoint(file, files, {o.heads, o.dim_head});
     Model m = make_model(held.config);
     const LayoutUse use = layout_use(m, file, *held.layout);
 
@@ -35,6 +36,7 @@ int run_inspect(const InspectCommand& o) {
         command += " --heads ";
         for (size_t i = 0; i < o.heads.size(); i++) command += (i ? "," : "") + std::to_string(o.heads[i]);
     }
+    if (o.dim_head) command += " --dim-head " + std::to_string(*o.dim_head);
     command += " --image IMAGE.png";
 
     if (o.json) {

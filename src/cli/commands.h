@@ -67,6 +67,7 @@ int run_models(const ModelsCommand& o);
 struct InspectCommand {
     std::string weights;
     std::vector<int> heads;
+    std::optional<int> dim_head;
     bool json = false;
 };
 CLI::App* setup_inspect(CLI::App& app, InspectCommand& o);

@@ -119,16 +119,22 @@ ModelConfig resolve_config(const ModelOptions& o, const WeightOptions* w) {
         throw Error(ErrorKind::Usage, "--model or --weights is required: a built-in model (see vitrace models), or "
                                       "a checkpoint whose model vitrace reads from its tensors");
     // --heads tells what the file cannot; the other flags change the model it holds.
-    std::vector<int> heads;
+    GivenHints heads;
     if (const auto h = overrides.find("--heads"); h != overrides.end()) {
-        heads = h->second.ints;
+        heads.heads = h->second.ints;
+        overrides.erase(h);
+    }
+    if (const auto h = overrides.find("--dim-head"); h != overrides.end()) {
+        heads.dim_head = h->second.ints.at(0);
         overrides.erase(h);
     }
     std::vector<std::string> notes;
     ModelConfig cfg = config_from_checkpoint(w->weights, heads, notes);
     for (const std::string& note : notes) {
-        const bool size_given = overrides.count("--image-size") && note.rfind("image size", 0) == 0;
-        if ((note.find("guessed") != std::string::npos && !size_given) || note.rfind("--heads ignored", 0) == 0)
+        // "image size ... guessed" needs no warning when --image-size says it, "act ... guessed" none with --act
+        const bool given = (overrides.count("--image-size") && note.rfind("image size", 0) == 0) ||
+                           (overrides.count("--act") && note.rfind("act ", 0) == 0);
+        if ((note.find("guessed") != std::string::npos && !given) || note.find(" ignored: ") != std::string::npos)
             print_warning(note);
     }
     apply_overrides(cfg, overrides);

@@ -18,4 +18,10 @@ void gelu_naive(Tensor& y, const Tensor& x);
 // here to be compared with it.
 void gelu_tanh(Tensor& y, const Tensor& x);
 
+// PyTorch: nn.SiLU() (ml-cvnets' "swish"), y = x · sigmoid(x) = x / (1 + e^-x); y may be x.
+void silu(Tensor& y, const Tensor& x);
+
+// PyTorch: nn.ReLU(), y = max(x, 0); y may be x.
+void relu(Tensor& y, const Tensor& x);
+
 }  // namespace vitrace

@@ -142,11 +142,14 @@ void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const
     // An attention matrix's rows are queries and its columns keys: [heads, N_q, N_k]
     const std::string Tq = T + "_q", Tk = T + "_k";
     const std::vector<std::string> score_dims = dims({"heads", Tq, Tk});
-    const float scale = 1.0f / std::sqrt(static_cast<float>(x.dim(-1) / heads));
+    // q, k and v are `inner` wide: C, or heads · dim_head where a model sets dim_head apart (vit-pytorch)
+    const int64_t inner = qkv.weight.dim(0) / 3;
+    const bool wide = inner == x.dim(-1);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(inner / heads));
 
     // timm: qkv = self.qkv(x).reshape(B, N, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
     linear(t.qkv, x, qkv);
-    trace.record(at(Role::Qkv), "linear", t.qkv, dims({T, "3C"}));
+    trace.record(at(Role::Qkv), "linear", t.qkv, dims({T, wide ? "3C" : "3inner"}));
     split_heads(t.qkvh, t.qkv, heads);
     trace.record(at(Role::SplitHeads), "split_heads", t.qkvh, split_dims);
 
@@ -182,7 +185,11 @@ void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const
 
     // timm: x = x.transpose(1, 2).reshape(B, N, C); x = self.proj(x)
     merge_heads(t.merged, t.o);
-    trace.record(at(Role::MergeHeads), "merge_heads", t.merged, dims({T, "C"}));
+    trace.record(at(Role::MergeHeads), "merge_heads", t.merged, dims({T, wide ? "C" : "inner"}));
+    if (proj.weight.shape.empty()) {  // no proj (vit-pytorch's to_out is nn.Identity with 1 head of width C)
+        if (prepare(out, t.merged.shape, t.merged)) std::copy(t.merged.data.begin(), t.merged.data.end(), out.data.begin());
+        return;
+    }
     linear(out, t.merged, proj);
     trace.record(at(Role::Proj), "linear", out, dims({T, "C"}));
 }

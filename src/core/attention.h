@@ -4,6 +4,8 @@
 //   B         leading batch axes: none for ViT, [nW] windows for Swin
 //   T         tokens attending to each other: N for ViT, M·M inside a Swin window
 //   C         channels (embedding width); C = heads · head_dim
+//   inner     heads · head_dim where a model sets head_dim apart from C / heads
+//             (vit-pytorch's dim_head): qkv is [B, T, 3·inner] and proj maps inner to C
 //   heads     attention heads
 //   head_dim  channels per head
 //
@@ -93,7 +95,8 @@ struct AttentionBuffers {
 
 // timm: Attention.forward (ViT) and WindowAttention.forward (Swin), every
 // step recorded in the scope `at` (blocks.i.attn.*, layers.s.blocks.b.attn.*).
-// out [B, T, C] <- x [B, T, C]; window is null for global attention.
+// out [B, T, C] <- x [B, T, C]; window is null for global attention. A proj
+// with no weight (shape {}) is left out, and out is the merged heads.
 void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const Linear& proj, int heads,
                           const WindowAttention* window, const TokenAxes& axes, const StepScope& at,
                           AttentionBuffers& t, Trace& trace);

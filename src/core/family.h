@@ -51,6 +51,10 @@ struct ConfigHints {
     std::vector<int> heads;           // one number (ViT) or one per stage (Swin)
     std::optional<double> norm_eps;
     std::optional<int> image_size;    // Swin: any size its windows divide would do
+    std::optional<int> dim_head;      // ViT: channels per head, where heads x dim_head need not be the width
+    std::optional<std::string> pool;  // ViT: a --pool word (token, mean, mean_all)
+    std::optional<std::string> act;   // ViT: an --act word (gelu, silu, relu)
+    std::string layout;               // the layout the file is read through ("timm", "vit-pytorch", ...)
 };
 // The shape of a parameter, by timm's name, in the file being read; nothing
 // when the file does not have it.

@@ -44,4 +44,15 @@ void layernorm(Tensor& y, const Tensor& x, const LayerNorm& ln) {
     }
 }
 
+void batchnorm(Tensor& y, const Tensor& x, const BatchNorm& bn) {
+    if (!prepare(y, x.shape, x)) return;
+    const int64_t C = x.dim(-1), rows = x.numel() / C;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < C; c++) {
+            // the same float steps as PyTorch's: subtract, divide by sqrt(var + eps), scale, shift
+            const float inv_std = 1.0f / std::sqrt(bn.running_var[c] + bn.eps);
+            y[r * C + c] = (x[r * C + c] - bn.running_mean[c]) * inv_std * bn.weight[c] + bn.bias[c];
+        }
+}
+
 }  // namespace vitrace

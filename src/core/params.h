@@ -35,4 +35,15 @@ void visit_layernorm(LayerNorm& n, const std::string& name, Fn&& fn) {
     fn(name + ".bias", n.bias, ParamKind::NormShift, 0);
 }
 
+template <class Fn>
+void visit_batchnorm(BatchNorm& n, const std::string& name, Fn&& fn) {
+    fn(name + ".weight", n.weight, ParamKind::NormScale, 0);
+    fn(name + ".bias", n.bias, ParamKind::NormShift, 0);
+    fn(name + ".running_mean", n.running_mean, ParamKind::NormShift, 0);
+    fn(name + ".running_var", n.running_var, ParamKind::NormScale, 0);
+}
+inline BatchNorm batchnorm_shape(int64_t C) {
+    return {Tensor::shape_only({C}), Tensor::shape_only({C}), Tensor::shape_only({C}), Tensor::shape_only({C})};
+}
+
 }  // namespace vitrace

@@ -23,6 +23,42 @@ void patchify(Tensor& patches, const Tensor& image, int P) {
     }
 }
 
+void patchify_hwc(Tensor& patches, const Tensor& image, int P) {
+    const int64_t H = image.dim(1), W = image.dim(2);
+    const int64_t h = H / P, w = W / P;
+    const int64_t patch_dim = P * P * 3;
+    if (!prepare(patches, {h * w, patch_dim}, image)) return;
+    for (int64_t py = 0; py < h; py++)
+        for (int64_t px = 0; px < w; px++) {
+            float* p_n = &patches[(py * w + px) * patch_dim];
+            for (int64_t ky = 0; ky < P; ky++)          // p1
+                for (int64_t kx = 0; kx < P; kx++)      // p2
+                    for (int64_t c = 0; c < 3; c++)     // c, the fastest
+                        // image[c, py·P + ky, px·P + kx] -> patches[p, (ky·P + kx)·3 + c]
+                        p_n[(ky * P + kx) * 3 + c] = image[(c * H + py * P + ky) * W + px * P + kx];
+        }
+}
+
+void conv_patches(Tensor& out, const Tensor& x, bool channels_last, int k, int s, int pad) {
+    const int64_t in = channels_last ? x.dim(2) : x.dim(0);
+    const int64_t H = channels_last ? x.dim(0) : x.dim(1), W = channels_last ? x.dim(1) : x.dim(2);
+    const int64_t oh = (H + 2 * pad - k) / s + 1, ow = (W + 2 * pad - k) / s + 1;
+    const int64_t cols = in * k * k;
+    if (!prepare(out, {oh * ow, cols}, x)) return;
+    for (int64_t oy = 0; oy < oh; oy++)
+        for (int64_t ox = 0; ox < ow; ox++) {
+            float* row = &out[(oy * ow + ox) * cols];
+            for (int64_t c = 0; c < in; c++)
+                for (int64_t ky = 0; ky < k; ky++)
+                    for (int64_t kx = 0; kx < k; kx++) {
+                        const int64_t y = oy * s - pad + ky, xx = ox * s - pad + kx;  // the input pixel
+                        const bool inside = y >= 0 && y < H && xx >= 0 && xx < W;
+                        row[(c * k + ky) * k + kx] =
+                            !inside ? 0.0f : channels_last ? x[(y * W + xx) * in + c] : x[(c * H + y) * W + xx];
+                    }
+        }
+}
+
 void patch_embed_conv(Tensor& out, const Tensor& image, const Linear& proj, int P) {
     const int64_t H = image.dim(1), W = image.dim(2);
     const int64_t h = H / P, w = W / P;

@@ -13,6 +13,20 @@ namespace vitrace {
 // patches [h·w, 3·P·P] <- image [3, H, W], with h = H / P, w = W / P
 void patchify(Tensor& patches, const Tensor& image, int P);
 
+// vit-pytorch's patches: Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)').
+// The same patches as patchify, each flattened in (row, column, channel)
+// order: value (c, ky, kx) of patchify's patch is value (ky·P + kx)·3 + c here.
+// patches [h·w, P·P·3] <- image [3, H, W]
+void patchify_hwc(Tensor& patches, const Tensor& image, int P);
+
+// A convolution's input patches (im2col), for kernel k, stride s and zero
+// padding pad on each side, each flattened in (channel, row, column) order,
+// the order of a Conv2d weight [out, in, k, k]; the convolution is then
+// patches · weightᵀ. With k = s = P and pad 0 on an image this is patchify.
+// Output side: (side + 2·pad - k) / s + 1, rounded down.
+// out [oh·ow, in·k·k] <- x [in, H, W] (channels_last false: an image) or [H, W, in] (channels_last true)
+void conv_patches(Tensor& out, const Tensor& x, bool channels_last, int k, int s, int pad);
+
 // The same patch embedding as the convolution PyTorch runs, kept beside
 // patchify + linear to show that the two are one computation: each output is
 // the same sum of 3·P·P products plus a bias, visited in another loop order.

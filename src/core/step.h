@@ -20,7 +20,8 @@ enum class Role : uint8_t {
     // preprocessing
     InputDecode, InputResize, InputScale, InputNormalize,
     // embedding
-    Patchify, PatchProj, PatchNorm, ClsToken, RegToken, DistToken, PosEmbedResample, PosEmbed,
+    StemPatchify0, StemConv0, StemBn0, StemAct0, StemPatchify1, StemConv1, StemBn1, StemAct1,
+    Patchify, PatchNormIn, PatchProj, PatchNorm, ClsToken, RegToken, DistToken, PosEmbedResample, PosEmbed,
     // a block
     Norm1, CyclicShift, WindowPartition,
     Qkv, SplitHeads, Scores, Scale,

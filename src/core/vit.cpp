@@ -11,9 +11,21 @@
 
 namespace vitrace {
 
+namespace {
+
+const char* act_name(Act act) { return act == Act::Gelu ? "gelu" : act == Act::Silu ? "silu" : "relu"; }
+
+void activation(Tensor& y, const Tensor& x, Act act) {
+    if (act == Act::Gelu) gelu(y, x);
+    else if (act == Act::Silu) silu(y, x);
+    else relu(y, x);
+}
+
+}  // namespace
+
 void validate(const VitConfig& cfg) {
     const auto str = [](auto v) { return std::to_string(v); };
-    require(cfg.class_token || cfg.pool == Pool::Mean, ErrorKind::Config,
+    require(cfg.class_token || cfg.pool != Pool::Token, ErrorKind::Config,
             "class token false: a ViT without a cls token pools the mean of its tokens (--pool mean)");
     require(!cfg.distilled || (cfg.class_token && cfg.pool == Pool::Token && cfg.reg_tokens == 0), ErrorKind::Config,
             "distilled: DeiT reads the cls and the distillation token (a cls token, token pooling, no registers)");
@@ -21,15 +33,37 @@ void validate(const VitConfig& cfg) {
             "mlp ratio " + str(cfg.mlp_ratio) + " gives no hidden units at width " + str(cfg.width));
     require(cfg.image_size % cfg.patch == 0, ErrorKind::Config,
             "image size " + str(cfg.image_size) + " is not divisible by patch size " + str(cfg.patch));
-    require(cfg.width % cfg.heads == 0, ErrorKind::Config,
+    require(cfg.dim_head > 0 || cfg.width % cfg.heads == 0, ErrorKind::Config,
             "heads " + str(cfg.heads) + " do not divide width " + str(cfg.width) +
-                ": choose heads so that width / heads is a whole number");
+                ": choose heads so that width / heads is a whole number, or set --dim-head");
+    require(cfg.attn_proj || cfg.inner() == cfg.width, ErrorKind::Config,
+            "attn proj false: without attn.proj the heads must give back the width (heads x dim_head = " +
+                str(cfg.inner()) + ", width " + str(cfg.width) + ")");
+    if (cfg.conv_stem) {
+        require(cfg.patch == 16, ErrorKind::Config,
+                "conv stem: ml-cvnets' stem (strides 4, 2, 2) makes 16-pixel patches, got patch " + str(cfg.patch));
+        require(cfg.patch_order == PatchOrder::Chw && !cfg.patch_norm, ErrorKind::Config,
+                "conv stem: the stem makes its own patches (no --patch-order hwc, no --patch-norm)");
+    }
 }
 
 VitWeights make_vit_weights(const VitConfig& cfg) {
     const int64_t C = cfg.width, P = cfg.patch;
     VitWeights w;
-    w.patch_embed = {Tensor::shape_only({C, 3, P, P}), Tensor::shape_only({C})};
+    if (cfg.conv_stem) {  // ml-cvnets: 3 -> C0 (4x4, stride 4), C0 -> C0 (2x2, stride 2), then proj C0 -> C (2x2, stride 2)
+        const int64_t C0 = cfg.stem_width();
+        w.stem = {{{Tensor::shape_only({C0, 3, 4, 4}), Tensor{}}, batchnorm_shape(C0)},
+                  {{Tensor::shape_only({C0, C0, 2, 2}), Tensor{}}, batchnorm_shape(C0)}};
+        w.patch_embed = {Tensor::shape_only({C, C0, 2, 2}), Tensor::shape_only({C})};
+    } else if (cfg.patch_order == PatchOrder::Hwc) {  // vit-pytorch: nn.Linear(patch_dim, dim)
+        w.patch_embed = linear_shape(C, P * P * 3);
+    } else {
+        w.patch_embed = {Tensor::shape_only({C, 3, P, P}), Tensor::shape_only({C})};
+    }
+    if (cfg.patch_norm) {
+        w.patch_norm_in = layernorm_shape(3 * P * P, cfg.norm_eps);
+        w.patch_norm = layernorm_shape(C, cfg.norm_eps);
+    }
     if (cfg.class_token) w.cls_token = Tensor::shape_only({1, 1, C});
     if (cfg.reg_tokens > 0) w.reg_token = Tensor::shape_only({1, cfg.reg_tokens, C});
     if (cfg.distilled) w.dist_token = Tensor::shape_only({1, 1, C});
@@ -37,8 +71,8 @@ VitWeights make_vit_weights(const VitConfig& cfg) {
     w.blocks.resize(cfg.depth);
     for (VitBlock& b : w.blocks) {
         b.norm1 = layernorm_shape(C, cfg.norm_eps);
-        b.qkv = linear_shape(3 * C, C, cfg.qkv_bias);
-        b.proj = linear_shape(C, C);
+        b.qkv = linear_shape(3 * cfg.inner(), C, cfg.qkv_bias);
+        if (cfg.attn_proj) b.proj = linear_shape(C, cfg.inner());
         b.norm2 = layernorm_shape(C, cfg.norm_eps);
         b.fc1 = linear_shape(cfg.hidden(), C);
         b.fc2 = linear_shape(C, cfg.hidden());
@@ -69,8 +103,8 @@ void vit_block(Tensor& x, const VitBlock& b, const VitConfig& cfg, int i, VitBuf
     trace.record(at(Role::Norm2), "layernorm", t.xn, {"N", "C"});
     linear(t.hidden, t.xn, b.fc1);
     trace.record(at(Role::Fc1), "linear", t.hidden, {"N", "hidden"});
-    gelu(t.hidden, t.hidden);
-    trace.record(at(Role::Act), "gelu", t.hidden, {"N", "hidden"});
+    activation(t.hidden, t.hidden, cfg.act);  // timm: nn.GELU; ml-cvnets: its activation, SiLU here by default
+    trace.record(at(Role::Act), act_name(cfg.act), t.hidden, {"N", "hidden"});
     linear(t.branch, t.hidden, b.fc2);
     trace.record(at(Role::Fc2), "linear", t.branch, {"N", "C"});
     if (cfg.layer_scale) {  // timm: self.ls2(...)
@@ -112,13 +146,50 @@ ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor&
     const StepScope top;
     VitBuffers& buffers = workspace.as<VitBuffers>();
 
-    // timm: x = self.patch_embed(x), the Conv2d as patchify + linear
-    Tensor& patches = buffers.patches;  // [n, 3·P·P]
-    patchify(patches, image, cfg.patch);
-    trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
-    Tensor& tokens = buffers.tokens;  // [n, C]
+    Tensor& patches = buffers.patches;  // [n, patch_dim]
+    Tensor& tokens = buffers.tokens;    // [n, C]
+    if (cfg.conv_stem) {
+        // ml-cvnets: patch_emb, two ConvLayer2d (conv, BatchNorm, activation) and a conv, each as
+        // its input patches (im2col) times the kernel; the map stays channels-last, [h·w, C0]
+        const Tensor* in = &image;
+        const Role roles[2][4] = {{Role::StemPatchify0, Role::StemConv0, Role::StemBn0, Role::StemAct0},
+                                  {Role::StemPatchify1, Role::StemConv1, Role::StemBn1, Role::StemAct1}};
+        int side = cfg.image_size;
+        for (int k = 0; k < 2; k++) {
+            const int kernel = k == 0 ? 4 : 2, pad = (kernel - 1) / 2;  // ml-cvnets pads (k - 1) / 2
+            conv_patches(buffers.stem_cols, *in, k > 0, kernel, kernel, pad);
+            side = (side + 2 * pad - kernel) / kernel + 1;
+            trace.record(top(roles[k][0]), "im2col", buffers.stem_cols, {"pixels", "patch_dim"});
+            linear(buffers.stem, buffers.stem_cols, w.stem[k].conv);
+            trace.record(top(roles[k][1]), "linear", buffers.stem, {"pixels", "C0"});
+            batchnorm(buffers.stem, buffers.stem, w.stem[k].bn);
+            trace.record(top(roles[k][2]), "batchnorm", buffers.stem, {"pixels", "C0"});
+            activation(buffers.stem, buffers.stem, cfg.act);
+            trace.record(top(roles[k][3]), act_name(cfg.act), buffers.stem, {"pixels", "C0"});
+            buffers.stem.shape = {side, side, cfg.stem_width()};  // the same values as a map [h, w, C0]
+            in = &buffers.stem;
+        }
+        conv_patches(patches, buffers.stem, true, 2, 2, 0);  // the last conv: 2x2 patches of the map
+        trace.record(top(Role::Patchify), "im2col", patches, {"n", "patch_dim"});
+    } else if (cfg.patch_order == PatchOrder::Hwc) {
+        // vit-pytorch: Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)'), then nn.Linear
+        patchify_hwc(patches, image, cfg.patch);
+        trace.record(top(Role::Patchify), "patchify_hwc", patches, {"n", "patch_dim"});
+    } else {
+        // timm: x = self.patch_embed(x), the Conv2d as patchify + linear
+        patchify(patches, image, cfg.patch);
+        trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
+    }
+    if (cfg.patch_norm) {  // vit-pytorch: nn.LayerNorm(patch_dim) before the linear
+        layernorm(patches, patches, w.patch_norm_in);
+        trace.record(top(Role::PatchNormIn), "layernorm", patches, {"n", "patch_dim"});
+    }
     linear(tokens, patches, w.patch_embed);
     trace.record(top(Role::PatchProj), "linear", tokens, {"n", "C"});
+    if (cfg.patch_norm) {  // vit-pytorch: nn.LayerNorm(dim) after it
+        layernorm(tokens, tokens, w.patch_norm);
+        trace.record(top(Role::PatchNorm), "layernorm", tokens, {"n", "C"});
+    }
 
     // timm: x = self._pos_embed(x). The prefix tokens join in front: cls,
     // then dist or the registers. pos_embed is added after they join, or
@@ -159,23 +230,29 @@ ModelOutput vit_forward(const VitConfig& cfg, const VitWeights& w, const Tensor&
     for (int i = 0; i < cfg.depth; i++) vit_block(x, w.blocks[i], cfg, i, buffers, trace);
 
     // timm: x = self.norm(x); x = self.pool(x); x = self.fc_norm(x); x = self.head(x)
+    // One of norm and fc_norm is a LayerNorm, the other nn.Identity.
     ModelOutput out;
     Tensor cls, dist;  // [C], [C]: the tokens DeiT's two heads read
-    if (cfg.pool == Pool::Token) {
+    if (!cfg.use_fc_norm()) {
         layernorm(x, x, w.norm);
         trace.record(top(Role::Norm), "layernorm", x, {"N", "C"});
-        if (cfg.distilled) {  // timm (VisionTransformerDistilled): (x[:, 0] + x[:, 1]) / 2
-            pool_first_token(cls, x);
-            pool_mean(dist, x, 1, 2);
-            average(out.features, cls, dist);
-            trace.record(top(Role::Pool), "pool_cls_dist", out.features, {"C"});
-        } else {
-            pool_first_token(out.features, x);
-            trace.record(top(Role::Pool), "pool_token", out.features, {"C"});
-        }
-    } else {
+    }
+    if (cfg.pool == Pool::Token && cfg.distilled) {  // timm (VisionTransformerDistilled): (x[:, 0] + x[:, 1]) / 2
+        pool_first_token(cls, x);
+        pool_mean(dist, x, 1, 2);
+        average(out.features, cls, dist);
+        trace.record(top(Role::Pool), "pool_cls_dist", out.features, {"C"});
+    } else if (cfg.pool == Pool::Token) {
+        pool_first_token(out.features, x);
+        trace.record(top(Role::Pool), "pool_token", out.features, {"C"});
+    } else if (cfg.pool == Pool::Mean) {
         pool_mean(out.features, x, cfg.prefix());  // the patches only
         trace.record(top(Role::Pool), "pool_mean", out.features, {"C"});
+    } else {
+        pool_mean(out.features, x, 0);  // vit-pytorch: x.mean(dim=1), every token, cls included
+        trace.record(top(Role::Pool), "pool_mean_all", out.features, {"C"});
+    }
+    if (cfg.use_fc_norm()) {
         layernorm(out.features, out.features, w.norm);
         trace.record(top(Role::FcNorm), "layernorm", out.features, {"C"});
     }
@@ -209,37 +286,173 @@ ConfigField single_int_field(int VitConfig::*member, std::string json, std::stri
     return f;
 }
 
-ConfigField pool_field() {
-    return {"pool", "--pool", "Pooling before the head: token (the cls token) or mean", FlagKind::Word,
-            [](std::any& cfg, const FlagValue& v) {
-                Pool& pool = config_as<VitConfig>(cfg).pool;
-                if (v.word == "token" || v.word == "cls")
-                    pool = Pool::Token;
-                else if (v.word == "mean" || v.word == "avg")
-                    pool = Pool::Mean;
-                else
-                    throw Error(ErrorKind::Usage, "--pool: expected token or mean, got '" + v.word + "'");
+// A field read as one of a few words: `words` pairs each word with its value;
+// the first word of a value is how model.config shows it.
+template <class E>
+ConfigField word_field(E VitConfig::*member, std::string json, std::string flag, std::string help,
+                       std::vector<std::pair<std::string, E>> words) {
+    return {json, flag, std::move(help), FlagKind::Word,
+            [=](std::any& cfg, const FlagValue& v) {
+                std::string list;
+                for (const auto& [word, value] : words) {
+                    if (v.word == word) {
+                        config_as<VitConfig>(cfg).*member = value;
+                        return;
+                    }
+                    list += (list.empty() ? "" : ", ") + word;
+                }
+                throw Error(ErrorKind::Usage, flag + ": expected one of " + list + ", got '" + v.word + "'");
             },
-            [](const std::any& cfg) {
-                return ConfigValue{std::string(config_as<VitConfig>(cfg).pool == Pool::Token ? "token" : "mean")};
+            [=](const std::any& cfg) {
+                const E value = config_as<VitConfig>(cfg).*member;
+                for (const auto& [word, e] : words)
+                    if (e == value) return ConfigValue{word};
+                return ConfigValue{std::string("?")};
             }};
+}
+
+ConfigField pool_field() {
+    return word_field(&VitConfig::pool, "pool", "--pool",
+                      "Pooling before the head: token (the cls token), mean (the patches) or mean_all (every token, "
+                      "cls included, as vit-pytorch's pool='mean')",
+                      std::vector<std::pair<std::string, Pool>>{{"token", Pool::Token},
+                                                                {"cls", Pool::Token},
+                                                                {"mean", Pool::Mean},
+                                                                {"avg", Pool::Mean},
+                                                                {"mean_all", Pool::MeanAll},
+                                                                {"mean-all", Pool::MeanAll}});
+}
+
+ConfigField act_field() {
+    return word_field(&VitConfig::act, "act", "--act", "The MLP's activation: gelu, silu (ml-cvnets' swish) or relu",
+                      std::vector<std::pair<std::string, Act>>{
+                          {"gelu", Act::Gelu}, {"silu", Act::Silu}, {"swish", Act::Silu}, {"relu", Act::Relu}});
+}
+
+// A word from a config file, read as its flag reads it.
+void set_word(VitConfig& c, const ConfigField& field, const std::string& word) {
+    std::any a = c;
+    field.set(a, FlagValue::of_word(word));
+    c = config_as<VitConfig>(a);
+}
+
+// --dim-head: channels per head, apart from width / heads; model.config shows the one in use.
+ConfigField dim_head_field() {
+    ConfigField f = int_field(&VitConfig::dim_head, "dim_head", "--dim-head",
+                              "Channels per head when not width / heads (vit-pytorch's dim_head)", "dim head", 1, 65536);
+    f.get = [](const std::any& cfg) { return ConfigValue{int64_t{config_as<VitConfig>(cfg).head_dim()}}; };
+    return f;
+}
+
+// --fc-norm true|false: where the final LayerNorm is; model.config shows where it is.
+ConfigField fc_norm_field() {
+    return {"fc_norm", "--fc-norm",
+            "The final LayerNorm after pooling (true: fc_norm) or before it (false: norm); default: after mean "
+            "pooling only",
+            FlagKind::Word,
+            [](std::any& cfg, const FlagValue& v) {
+                require(v.word == "true" || v.word == "false", ErrorKind::Usage,
+                        "--fc-norm: expected true or false, got '" + v.word + "'");
+                config_as<VitConfig>(cfg).fc_norm = v.word == "true";
+            },
+            [](const std::any& cfg) { return ConfigValue{config_as<VitConfig>(cfg).use_fc_norm()}; }};
+}
+
+bool is_vit_pytorch(const ConfigHints& hints) { return hints.layout.rfind("vit-pytorch", 0) == 0; }
+
+// Heads and dim_head from qkv's rows (heads · dim_head of each of q, k, v)
+// and whatever the flags or a JSON beside the file say.
+void infer_heads(VitConfig& c, int64_t inner, const ConfigHints& hints, std::vector<std::string>& notes) {
+    const auto str = [](auto v) { return std::to_string(v); };
+    int heads = hints.heads.empty() ? 0 : hints.heads[0];
+    int dim_head = hints.dim_head.value_or(0);
+    if (!c.attn_proj) {  // vit-pytorch leaves to_out out only for 1 head of dim_head = dim
+        require(inner == c.width && (heads == 0 || heads == 1) && (dim_head == 0 || dim_head == c.width),
+                ErrorKind::Config,
+                "the file has no attn.proj (to_out), which means 1 head of width " + str(c.width) + ", but heads " +
+                    str(heads) + " and dim_head " + str(dim_head) + " were given");
+        heads = 1, dim_head = c.width;
+    }
+    if (heads == 0 && dim_head == 0) {
+        if (is_vit_pytorch(hints))
+            throw Error(ErrorKind::Config,
+                        "vit-pytorch keeps heads and dim_head in no tensor; to_qkv gives heads x dim_head = " +
+                            str(inner) + ": pass --heads H and --dim-head D (or a JSON beside the file, "
+                            "{\"heads\": H, \"dim_head\": D})");
+        heads = inner % 64 == 0 ? static_cast<int>(inner / 64) : 1;
+        notes.push_back("heads " + str(heads) + ": guessed (" +
+                        std::string(hints.layout == "ml-cvnets" ? "ml-cvnets' configs" : "timm's convention") +
+                        ", head_dim 64); the file does not say, pass --heads if the model was made otherwise");
+    }
+    if (heads == 0) {
+        require(inner % dim_head == 0, ErrorKind::Config,
+                "dim_head " + str(dim_head) + " does not divide qkv's width " + str(inner) + " (heads x dim_head)");
+        heads = static_cast<int>(inner / dim_head);
+    }
+    if (dim_head == 0) {
+        require(inner % heads == 0, ErrorKind::Config,
+                "heads " + str(heads) + " do not divide qkv's width " + str(inner) + " (heads x dim_head)");
+        dim_head = static_cast<int>(inner / heads);
+    }
+    require((int64_t)heads * dim_head == inner, ErrorKind::Config,
+            "heads " + str(heads) + " x dim_head " + str(dim_head) + " = " + str((int64_t)heads * dim_head) +
+                ", but the file's qkv holds heads x dim_head = " + str(inner));
+    c.heads = heads;
+    c.dim_head = (int64_t)heads * dim_head == c.width ? 0 : dim_head;
 }
 
 // The ViT that a checkpoint's shapes describe (timm's names, through the layout).
 VitConfig infer_vit(const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
     auto need = [&](const std::string& name) { return need_shape(probe, name, "ViT"); };
+    const auto str = [](auto v) { return std::to_string(v); };
     VitConfig c;
-    std::tie(c.width, c.patch) = patch_embed_shape(probe, "ViT");
+    const Shape proj = need("patch_embed.proj.weight");
+    c.width = static_cast<int>(proj[0]);
+    if (probe("patch_embed.stem.0.conv.weight")) {  // ml-cvnets' conv stem, 16-pixel patches
+        c.conv_stem = true;
+        c.patch = 16;
+        require(proj.size() == 4 && proj[1] == c.stem_width() && proj[2] == 2 && proj[3] == 2, ErrorKind::Checkpoint,
+                "patch_embed.proj.weight: expected [C, " + str(c.stem_width()) + ", 2, 2] after the conv stem, got " +
+                    shape_str(proj));
+    } else if (proj.size() == 2) {  // a Linear on flattened patches: vit-pytorch's (p1 p2 c) order
+        c.patch_order = PatchOrder::Hwc;
+        c.patch = square_side(proj[1] % 3 == 0 ? proj[1] / 3 : 0);
+        require(c.patch > 0, ErrorKind::Checkpoint,
+                "patch_embed.proj.weight " + shape_str(proj) + ": patch_dim " + str(proj[1]) +
+                    " is not 3 x P x P for a whole P");
+        const std::optional<Shape> norm_in = probe("patch_embed.norm_in.weight");
+        c.patch_norm = norm_in && norm_in->size() == 1;
+    } else {
+        std::tie(c.width, c.patch) = patch_embed_shape(probe, "ViT");
+    }
     c.depth = 0;
     while (probe("blocks." + std::to_string(c.depth) + ".norm1.weight")) c.depth++;
     require(c.depth > 0, ErrorKind::Checkpoint, "has no blocks (blocks.0.norm1.weight)");
-    c.class_token = probe("cls_token").has_value();
+    const std::optional<Shape> cls = probe("cls_token");
+    c.class_token = cls && numel(*cls) > 0;  // current vit-pytorch keeps an empty cls_token when pooling by the mean
     c.distilled = probe("dist_token").has_value();
     if (const auto reg = probe("reg_token")) c.reg_tokens = static_cast<int>(reg->at(1));
     c.qkv_bias = probe("blocks.0.attn.qkv.bias").has_value();
+    c.attn_proj = probe("blocks.0.attn.proj.weight").has_value();
     c.layer_scale = probe("blocks.0.ls1.gamma").has_value();
     c.mlp_ratio = static_cast<double>(need("blocks.0.mlp.fc1.weight")[0]) / c.width;
-    c.pool = probe("fc_norm.weight") || !c.class_token ? Pool::Mean : Pool::Token;
+    const bool fc_norm = probe("fc_norm.weight").has_value();
+    if (is_vit_pytorch(hints) || hints.layout == "ml-cvnets") {
+        // The final LayerNorm's place is in the names (vit-pytorch's 2021 mlp_head.0 is after pooling);
+        // the pooling is not: vit-pytorch's pool='cls' unless told (a model without a cls token averages).
+        c.fc_norm = fc_norm;
+        c.pool = Pool::Token;
+        if (hints.pool) set_word(c, pool_field(), *hints.pool);
+        if (!c.class_token) c.pool = Pool::Mean;
+        if (c.class_token && !hints.pool)
+            notes.push_back(std::string("pool: the cls token (") +
+                            (hints.layout == "ml-cvnets" ? "ml-cvnets pools the cls token when it has one" :
+                                                           "vit-pytorch's default pool='cls'; a model made with "
+                                                           "pool='mean' averages every token: pass --pool mean_all") +
+                            ")");
+    } else {
+        c.pool = fc_norm || !c.class_token ? Pool::Mean : Pool::Token;
+    }
     const std::optional<Shape> head = probe("head.weight");
     c.classes = head ? static_cast<int>(head->at(0)) : 0;
 
@@ -256,14 +469,16 @@ VitConfig infer_vit(const ShapeProbe& probe, const ConfigHints& hints, std::vect
     c.image_size = grid * c.patch;
     c.pos_embed_grid = grid;
 
-    if (!hints.heads.empty()) {
-        c.heads = hints.heads[0];
-    } else {
-        c.heads = c.width % 64 == 0 ? c.width / 64 : 1;
-        notes.push_back("heads " + std::to_string(c.heads) + ": guessed (timm's convention, head_dim 64); the file "
-                        "does not say, pass --heads if the model was made otherwise");
+    infer_heads(c, need("blocks.0.attn.qkv.weight").at(0) / 3, hints, notes);
+    if (hints.act) {
+        set_word(c, act_field(), *hints.act);
+    } else if (hints.layout == "ml-cvnets") {
+        c.act = Act::Silu;
+        notes.push_back("act silu: guessed (ml-cvnets' swish); the activation is in no tensor, pass --act gelu or "
+                        "--act relu if the model was trained with another");
     }
-    c.norm_eps = static_cast<float>(hints.norm_eps.value_or(1e-6));
+    // timm and ml-cvnets set LayerNorm's eps to 1e-6; vit-pytorch keeps PyTorch's default, 1e-5
+    c.norm_eps = static_cast<float>(hints.norm_eps.value_or(is_vit_pytorch(hints) ? 1e-5 : 1e-6));
     return c;
 }
 
@@ -309,6 +524,22 @@ Family make_vit_family() {
         bool_field(&C::distilled, "distilled", "--distilled", "DeiT's distillation token and second head",
                    FlagKind::Switch),
         fixed_field(&C::pos_embed_grid, "pos_embed_grid"),
+        dim_head_field(),
+        word_field(&C::patch_order, "patch_order", "--patch-order",
+                   "A flattened patch's order: chw (timm's conv weight, channel first) or hwc (vit-pytorch's "
+                   "Rearrange, (p1 p2 c))",
+                   std::vector<std::pair<std::string, PatchOrder>>{{"chw", PatchOrder::Chw}, {"hwc", PatchOrder::Hwc}}),
+        bool_field(&C::patch_norm, "patch_norm", "--patch-norm",
+                   "LayerNorms on the flattened patch and on its embedding (vit-pytorch)", FlagKind::Switch),
+        bool_field(&C::attn_proj, "attn_proj", "--attn-proj",
+                   "attn.proj after the heads: true or false (vit-pytorch has none for 1 head of dim_head = width)",
+                   FlagKind::Word),
+        act_field(),
+        fc_norm_field(),
+        bool_field(&C::conv_stem, "conv_stem", "--conv-stem",
+                   "ml-cvnets' conv stem (conv 4x4/4, BN, act, conv 2x2/2, BN, act, then proj 2x2/2) for 16-pixel "
+                   "patches",
+                   FlagKind::Switch),
     };
     bind_typed<C, VitWeights>(f, validate, make_vit_weights, visit_vit_params<const ParamFn&>, vit_forward);
     f.derived = [](const std::any& cfg) {

@@ -68,6 +68,10 @@ std::optional<std::string> check_shape(const Source& source, const std::vector<c
         if (src[0]->shape != want) return src[0]->name + ": " + mismatch(src[0]->shape);
         return std::nullopt;
     }
+    if (source.kind == Source::Kind::Reshaped) {
+        if (reshaped_shape(src[0]->shape, source.parts) != want) return src[0]->name + ": " + mismatch(src[0]->shape);
+        return std::nullopt;
+    }
     if (source.kind == Source::Kind::Rows) {
         Shape got = src[0]->shape;
         if (got.empty() || got[0] % source.parts != 0) return src[0]->name + ": " + mismatch(got);
@@ -136,7 +140,8 @@ Plan plan(Model& m, const SafetensorsFile& file, const Layout& layout) {
     for (const auto& e : file.tensors()) {
         if (used.count(e.name)) continue;
         Captures c;
-        if (std::any_of(layout.ignored.begin(), layout.ignored.end(),
+        if (numel(e.shape) == 0 ||  // vit-pytorch's cls_token [0, dim] of a model without one
+            std::any_of(layout.ignored.begin(), layout.ignored.end(),
                         [&](const std::string& pattern) { return match_name(pattern, e.name, c); })) {
             p.use.ignored.push_back(e.name);
             continue;
@@ -168,7 +173,7 @@ Plan plan(Model& m, const SafetensorsFile& file, const Layout& layout) {
 void read_fill(const SafetensorsFile& file, const Fill& f) {
     Tensor& dst = *f.dst;
     dst.data.resize(dst.numel());  // unset: every branch below writes every value
-    if (f.kind == Source::Kind::Whole) {
+    if (f.kind == Source::Kind::Whole || f.kind == Source::Kind::Reshaped) {
         file.read_floats(*f.src[0], dst.ptr());
     } else if (f.kind == Source::Kind::Rows) {
         std::vector<float> all(numel(f.src[0]->shape));

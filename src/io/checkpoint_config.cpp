@@ -47,21 +47,50 @@ std::vector<int> ints_of(const std::string& text) {
     return out;
 }
 
-// Heads, eps and image size from config.json, metadata and --heads, in that order.
-ConfigHints hints_for(const SafetensorsFile& file, const CheckpointFiles& files, const std::vector<int>& heads,
-                      std::vector<std::string>& notes) {
+// vit-pytorch's pool word ("cls", "mean": every token) as vitrace's --pool reads it.
+std::string pool_word(const std::string& w) { return w == "mean" ? "mean_all" : w; }
+
+// Heads, dim_head, eps, image size, pooling and activation from the JSON
+// beside the file, metadata, and --heads and --dim-head, in that order.
+ConfigHints hints_for(const SafetensorsFile& file, const CheckpointFiles& files, const GivenHints& given,
+                      const Layout& layout, std::vector<std::string>& notes) {
     ConfigHints h;
+    h.layout = layout.name;
+    const std::vector<int>& heads = given.heads;
     const auto& meta = file.metadata();
+    const std::string json_name = files.config_path.empty() ? "" : fs::path(files.config_path).filename().string();
+    // vit-pytorch's words: {"heads": 8, "dim_head": 64, "pool": "cls"}; ml-cvnets': "activation": "swish"
+    auto word = [&](std::optional<std::string>& out, std::initializer_list<const char*> keys, bool pool,
+                    const std::string& what) {
+        for (const char* key : keys) {
+            if (out) return;
+            if (files.config && files.config->contains(key) && (*files.config)[key].is_string()) {
+                out = (*files.config)[key].get<std::string>();
+                notes.push_back(what + ": from " + json_name + "'s " + key);
+            } else if (meta.count(key)) {
+                out = meta.at(key);
+                notes.push_back(what + ": from the file's metadata (" + key + ")");
+            }
+            if (out && pool) out = pool_word(*out);
+        }
+    };
+    word(h.pool, {"pool"}, true, "pool");
+    word(h.act, {"activation", "act", "hidden_act"}, false, "act");
     if (files.config) {
         const nlohmann::json& c = *files.config;
-        for (const char* key : {"num_attention_heads", "num_heads"})
+        for (const char* key : {"dim_head"})
+            if (c.contains(key) && c[key].is_number_integer()) {
+                h.dim_head = c[key].get<int>();
+                notes.push_back("dim_head: from " + json_name + "'s " + key);
+            }
+        for (const char* key : {"num_attention_heads", "num_heads", "heads", "n_attn_heads"})
             if (h.heads.empty() && c.contains(key)) {
                 h.heads = ints_of(c[key]);
-                if (!h.heads.empty()) notes.push_back(std::string("heads: from config.json's ") + key);
+                if (!h.heads.empty()) notes.push_back("heads: from " + json_name + "'s " + key);
             }
         if (c.contains("layer_norm_eps") && c["layer_norm_eps"].is_number()) {
             h.norm_eps = c["layer_norm_eps"].get<double>();
-            notes.push_back("LayerNorm eps: from config.json's layer_norm_eps");
+            notes.push_back("LayerNorm eps: from " + json_name + "'s layer_norm_eps");
         }
         if (c.contains("image_size") && c["image_size"].is_number_integer()) h.image_size = c["image_size"].get<int>();
         if (c.contains("pretrained_cfg") && c["pretrained_cfg"].contains("input_size")) {
@@ -74,6 +103,19 @@ ConfigHints hints_for(const SafetensorsFile& file, const CheckpointFiles& files,
             h.heads = ints_of(meta.at(key));
             if (!h.heads.empty()) notes.push_back(std::string("heads: from the file's metadata (") + key + ")");
         }
+    if (!h.dim_head && meta.count("dim_head")) {
+        const std::vector<int> d = ints_of(meta.at("dim_head"));
+        if (d.size() == 1) {
+            h.dim_head = d[0];
+            notes.push_back("dim_head: from the file's metadata (dim_head)");
+        }
+    }
+    if (!h.dim_head && given.dim_head) {
+        h.dim_head = given.dim_head;
+        notes.push_back("dim_head: from --dim-head");
+    } else if (given.dim_head && h.dim_head != given.dim_head) {
+        notes.push_back("--dim-head ignored: the checkpoint's own files say dim_head, and they come first");
+    }
     for (const char* key : {"norm_eps", "layer_norm_eps"})
         if (!h.norm_eps && meta.count(key)) {
             try {
@@ -104,6 +146,7 @@ std::optional<Shape> probe_shape(const SafetensorsFile& file, const Layout& layo
             (*shape)[0] += e->shape[0];  // concatenated along axis 0
     }
     if (source.kind == Source::Kind::Rows) (*shape)[0] /= source.parts;
+    if (source.kind == Source::Kind::Reshaped) shape = reshaped_shape(*shape, source.parts);
     return shape;
 }
 
@@ -155,6 +198,8 @@ constexpr ConfigKey kConfigKeys[] = {
     {"hidden_size", "width"},     {"num_hidden_layers", "depth"}, {"embed_dim", "embed_dim"},
     {"depths", "depths"},         {"patch_size", "patch"},        {"image_size", "image_size"},
     {"window_size", "window"},    {"qkv_bias", "qkv_bias"},       {"num_classes", "classes"},
+    {"dim", "width"},             {"depth", "depth"},             {"mlp_dim", "hidden"},
+    {"dim_head", "dim_head"},
 };
 
 // Every field where config.json says otherwise than the tensors.
@@ -196,15 +241,18 @@ CheckpointFiles find_checkpoint(const std::string& weights) {
         f.weights = weights;
         dir = fs::path(weights).parent_path();
         if (dir.empty()) dir = ".";
+        // vit.safetensors and vit.json: what the file cannot say (vit-pytorch's heads, dim_head, pool)
+        const fs::path beside = fs::path(weights).replace_extension(".json");
+        if (beside != fs::path(weights) && (f.config = read_json(beside))) f.config_path = beside.string();
     }
-    if ((f.config = read_json(dir / "config.json"))) f.config_path = (dir / "config.json").string();
+    if (!f.config && (f.config = read_json(dir / "config.json"))) f.config_path = (dir / "config.json").string();
     if ((f.preprocessor = read_json(dir / "preprocessor_config.json")))
         f.preprocessor_path = (dir / "preprocessor_config.json").string();
     return f;
 }
 
 CheckpointModel model_from_checkpoint(const SafetensorsFile& file, const CheckpointFiles& files,
-                                      const std::vector<int>& heads) {
+                                      const GivenHints& given) {
     const std::string head = "checkpoint " + file.what() + " ";
     std::vector<const Layout*> marked;
     for (const Layout& l : layouts())
@@ -228,7 +276,7 @@ CheckpointModel model_from_checkpoint(const SafetensorsFile& file, const Checkpo
         out.layout = l;
         out.markers = marked_names(file, *l);
         try {
-            const ConfigHints hints = hints_for(file, files, heads, out.notes);
+            const ConfigHints hints = hints_for(file, files, given, *l, out.notes);
             const ShapeProbe probe = [&](const std::string& name) { return probe_shape(file, *l, name); };
             std::any params = family.infer(probe, hints, out.notes);
             validate_config(family, params);

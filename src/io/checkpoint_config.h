@@ -2,12 +2,14 @@
 // its tensors, the config its shapes imply, and what a config.json beside it
 // (Hugging Face's or timm's hub files) or its metadata adds.
 //
-//   --weights model.safetensors          config.json beside it is read when there
+//   --weights model.safetensors          model.json beside it (the file's name with .json), else
+//                                        config.json, is read when there
 //   --weights DIR                        DIR/model.safetensors, DIR/config.json,
 //                                        DIR/preprocessor_config.json (the hub's layout)
 //
-// Heads and LayerNorm eps, which no shape shows, come from the first that has
-// them: config.json, the safetensors __metadata__, --heads, the family's convention.
+// Heads, dim_head, LayerNorm eps, the pooling and the activation, which no
+// shape shows, come from the first that has them: the JSON beside the file,
+// the safetensors __metadata__, --heads and --dim-head, the layout's convention.
 #pragma once
 
 #include <array>
@@ -35,6 +37,12 @@ struct CheckpointFiles {
 // config.json that is no JSON object.
 CheckpointFiles find_checkpoint(const std::string& weights);
 
+// What the command line says that no tensor does: --heads, --dim-head.
+struct GivenHints {
+    std::vector<int> heads;         // empty: not given
+    std::optional<int> dim_head;
+};
+
 struct CheckpointModel {
     ModelConfig config;               // named after the file (or the hub config's architecture)
     const Layout* layout = nullptr;
@@ -42,11 +50,13 @@ struct CheckpointModel {
     std::vector<std::string> notes;   // what was guessed, and where heads and eps came from
 };
 
-// The model the file holds. `heads` is --heads (empty when not given).
+// The model the file holds. `given` is --heads and --dim-head.
 // Throws Error(Checkpoint): a file of no layout (naming the closest), of
-// several layouts at once, or whose config.json contradicts its tensors.
+// several layouts at once, or whose config.json contradicts its tensors;
+// Error(Config) for what only a flag or a JSON beside the file can say and
+// none did (vit-pytorch's heads and dim_head).
 CheckpointModel model_from_checkpoint(const SafetensorsFile& file, const CheckpointFiles& files,
-                                      const std::vector<int>& heads);
+                                      const GivenHints& given);
 
 // The differences between the config a file implies and `cfg`, one line each
 // ("width: the file 384, the model 192"); empty when the file's config cannot

@@ -7,10 +7,14 @@
 //       whole(name)                    the tensor as it is
 //       rows(name, k, n)               part k of n equal parts along axis 0
 //       concat({a, b, c})              a, b and c joined along axis 0 (query, key, value into qkv)
+//       reshaped(name, rank)           the tensor's values under the model's shape: the same shape
+//                                      but for leading 1s (vit-pytorch's pos_embedding [N, C] is
+//                                      pos_embed [1, N, C]); `rank` is the model's rank
 //     a parameter that no rule matches is read under its own name;
 //   - buffers: stored tensors the model computes itself (Swin's
 //     relative_position_index, attn_mask), checked against it and dropped;
 //   - ignored: tensors read by nobody (listed as ignored, not unexpected).
+//     An empty tensor (no values) that the model does not read is ignored too.
 //
 // Patterns: "{i}" (any name in braces) matches a number and captures it;
 // "{*}" matches the rest of the name. In a source name, "{s-1}" is the number
@@ -31,14 +35,18 @@
 namespace vitrace {
 
 struct Source {
-    enum class Kind { Whole, Rows, Concat };
+    enum class Kind { Whole, Rows, Concat, Reshaped };
     Kind kind = Kind::Whole;
     std::vector<std::string> names;  // one (Whole, Rows) or several (Concat)
-    int part = 0, parts = 1;         // Rows: part `part` of `parts`
+    int part = 0, parts = 1;         // Rows: part `part` of `parts`; Reshaped: parts is the model's rank
 };
 Source whole(std::string name);
 Source rows(std::string name, int part, int parts);
 Source concat(std::vector<std::string> names);
+Source reshaped(std::string name, int rank);
+// A reshaped source's shape as the model sees it: leading 1s dropped, then
+// put back up to `rank` ([N, C] -> [1, N, C]; [1, 1, N, C] -> [1, N, C]).
+Shape reshaped_shape(const Shape& shape, int rank);
 
 struct LayoutRule {
     std::string param;  // the model's (timm's) name pattern

@@ -144,12 +144,111 @@ Layout torchvision_swin() {
             {}};
 }
 
+// lucidrains' vit-pytorch, vit_pytorch/vit.py, from its August 2023 form
+// (3e5d1be) on: Attention and FeedForward hold their own LayerNorm, the
+// Transformer ends in a norm, mlp_head is one Linear (none for num_classes 0),
+// and to_patch_embedding is Rearrange, LayerNorm(patch_dim), Linear,
+// LayerNorm(dim). cls_token and pos_embedding are [1, 1, dim] and
+// [1, n + 1, dim], since November 2025 [num_cls, dim] and [n + num_cls, dim]
+// with num_cls 0 for pool='mean'. to_qkv has no bias; to_out is absent with
+// 1 head of dim_head = dim.
+Layout vit_pytorch() {
+    const std::string layer = "transformer.layers.{i}.";
+    return {"vit-pytorch",
+            "vit",
+            "tensors named transformer.layers.*.0.to_qkv (vit-pytorch, 2023 on)",
+            {layer + "0.to_qkv.weight"},
+            {
+                {"cls_token", reshaped("cls_token", 3)},
+                {"pos_embed", reshaped("pos_embedding", 3)},
+                {"patch_embed.norm_in.{*}", whole("to_patch_embedding.1.{*}")},
+                {"patch_embed.proj.{*}", whole("to_patch_embedding.2.{*}")},
+                {"patch_embed.norm.{*}", whole("to_patch_embedding.3.{*}")},
+                {"blocks.{i}.norm1.{*}", whole(layer + "0.norm.{*}")},
+                {"blocks.{i}.attn.qkv.{*}", whole(layer + "0.to_qkv.{*}")},
+                {"blocks.{i}.attn.proj.{*}", whole(layer + "0.to_out.0.{*}")},
+                {"blocks.{i}.norm2.{*}", whole(layer + "1.net.0.{*}")},
+                {"blocks.{i}.mlp.fc1.{*}", whole(layer + "1.net.1.{*}")},
+                {"blocks.{i}.mlp.fc2.{*}", whole(layer + "1.net.4.{*}")},
+                {"norm.{*}", whole("transformer.norm.{*}")},
+                {"head.{*}", whole("mlp_head.{*}")},
+            },
+            {},
+            {}};
+}
+
+// vit-pytorch before August 2023: each block's halves wrapped in
+// PreNorm(dim, fn), which holds the LayerNorm as .norm and the module as .fn;
+// no norm after the blocks; mlp_head is LayerNorm + Linear, after pooling.
+// `patch_norm`: 1.0.0 (February 2023) added the LayerNorms around the patch
+// Linear (to_patch_embedding.1, .2, .3); before it the Linear was
+// to_patch_embedding.1, the form of the 2021 posts.
+Layout vit_pytorch_prenorm(bool patch_norm) {
+    const std::string layer = "transformer.layers.{i}.";
+    std::vector<LayoutRule> rules = {
+        {"cls_token", reshaped("cls_token", 3)},
+        {"pos_embed", reshaped("pos_embedding", 3)},
+        {"blocks.{i}.norm1.{*}", whole(layer + "0.norm.{*}")},
+        {"blocks.{i}.attn.qkv.{*}", whole(layer + "0.fn.to_qkv.{*}")},
+        {"blocks.{i}.attn.proj.{*}", whole(layer + "0.fn.to_out.0.{*}")},
+        {"blocks.{i}.norm2.{*}", whole(layer + "1.norm.{*}")},
+        {"blocks.{i}.mlp.fc1.{*}", whole(layer + "1.fn.net.0.{*}")},
+        {"blocks.{i}.mlp.fc2.{*}", whole(layer + "1.fn.net.3.{*}")},
+        {"fc_norm.{*}", whole("mlp_head.0.{*}")},
+        {"head.{*}", whole("mlp_head.1.{*}")},
+    };
+    if (patch_norm)
+        rules.insert(rules.end(), {{"patch_embed.norm_in.{*}", whole("to_patch_embedding.1.{*}")},
+                                   {"patch_embed.proj.{*}", whole("to_patch_embedding.2.{*}")},
+                                   {"patch_embed.norm.{*}", whole("to_patch_embedding.3.{*}")}});
+    else
+        rules.push_back({"patch_embed.proj.{*}", whole("to_patch_embedding.1.{*}")});
+    return {patch_norm ? "vit-pytorch-prenorm" : "vit-pytorch-2021",
+            "vit",
+            "tensors named transformer.layers.*.0.fn.to_qkv (vit-pytorch's PreNorm, 2021 to 2023)",
+            {layer + "0.fn.to_qkv.weight"},
+            rules,
+            {},
+            {}};
+}
+
+// apple's ml-cvnets, cvnets/models/classification/vit.py (VisionTransformer)
+// and cvnets/modules/transformer.py (TransformerEncoder): a conv stem
+// (patch_emb.0 and .1 ConvLayer2d with BatchNorm and the activation, .2 the
+// last conv with a bias), a learned position table [1, 1, n, C] added before
+// the cls token joins, pre-norm blocks whose MultiHeadAttention keeps qkv_proj
+// and out_proj, a norm after the blocks and a Linear classifier.
+Layout ml_cvnets() {
+    const std::string block = "transformer.{i}.";
+    return {"ml-cvnets",
+            "vit",
+            "tensors named transformer.*.pre_norm_mha (ml-cvnets' TransformerEncoder)",
+            {block + "pre_norm_mha.{*}"},
+            {
+                {"patch_embed.stem.{k}.conv.{*}", whole("patch_emb.{k}.block.conv.{*}")},
+                {"patch_embed.stem.{k}.bn.{*}", whole("patch_emb.{k}.block.norm.{*}")},
+                {"patch_embed.proj.{*}", whole("patch_emb.2.block.conv.{*}")},
+                {"pos_embed", reshaped("pos_embed.pos_embed.pos_embed", 3)},
+                {"blocks.{i}.norm1.{*}", whole(block + "pre_norm_mha.0.{*}")},
+                {"blocks.{i}.attn.qkv.{*}", whole(block + "pre_norm_mha.1.qkv_proj.{*}")},
+                {"blocks.{i}.attn.proj.{*}", whole(block + "pre_norm_mha.1.out_proj.{*}")},
+                {"blocks.{i}.norm2.{*}", whole(block + "pre_norm_ffn.0.{*}")},
+                {"blocks.{i}.mlp.fc1.{*}", whole(block + "pre_norm_ffn.1.{*}")},
+                {"blocks.{i}.mlp.fc2.{*}", whole(block + "pre_norm_ffn.4.{*}")},
+                {"norm.{*}", whole("post_transformer_norm.{*}")},
+                {"head.{*}", whole("classifier.{*}")},
+            },
+            {},
+            {"patch_emb.{k}.block.norm.num_batches_tracked"}};
+}
+
 }  // namespace
 
 const std::vector<Layout>& layouts() {
     static const std::vector<Layout> all = {
         timm_vit(),      timm_swin(),     microsoft_swin(), hf_vit("vit."), hf_vit(""),
         hf_swin("swin."), hf_swin(""),   torchvision_vit(), torchvision_swin(),
+        vit_pytorch(),   vit_pytorch_prenorm(true), vit_pytorch_prenorm(false), ml_cvnets(),
     };
     return all;
 }
@@ -157,6 +256,15 @@ const std::vector<Layout>& layouts() {
 Source whole(std::string name) { return {Source::Kind::Whole, {std::move(name)}, 0, 1}; }
 Source rows(std::string name, int part, int parts) { return {Source::Kind::Rows, {std::move(name)}, part, parts}; }
 Source concat(std::vector<std::string> names) { return {Source::Kind::Concat, std::move(names), 0, 1}; }
+Source reshaped(std::string name, int rank) { return {Source::Kind::Reshaped, {std::move(name)}, 0, rank}; }
+
+Shape reshaped_shape(const Shape& shape, int rank) {
+    size_t first = 0;
+    while (first < shape.size() && shape[first] == 1) first++;
+    Shape out(shape.begin() + first, shape.end());
+    while ((int)out.size() < rank) out.insert(out.begin(), 1);
+    return out;
+}
 
 Source source_of(const Layout& layout, const std::string& param) {
     Captures c;

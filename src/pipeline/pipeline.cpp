@@ -95,7 +95,7 @@ LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w) {
     return lm;
 }
 
-ModelConfig config_from_checkpoint(const std::string& weights, const std::vector<int>& heads,
+ModelConfig config_from_checkpoint(const std::string& weights, const GivenHints& heads,
                                    std::vector<std::string>& notes) {
     const CheckpointFiles files = find_checkpoint(weights);
     const CheckpointModel held = model_from_checkpoint(SafetensorsFile::open(files.weights), files, heads);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "io/checkpoint_config.h"
 #include "io/image.h"
 #include "io/trace_json.h"
 #include "pipeline/preprocess.h"
@@ -45,8 +46,8 @@ std::string data_dir();
 std::string resolve_data_path(const std::string& path);
 
 // The model config that --weights holds (io/checkpoint_config.h), with
-// `heads` as --heads gives them (empty when not given); notes says what was guessed.
-ModelConfig config_from_checkpoint(const std::string& weights, const std::vector<int>& heads,
+// `heads` as --heads and --dim-head give them (empty when not given); notes says what was guessed.
+ModelConfig config_from_checkpoint(const std::string& weights, const GivenHints& heads,
                                    std::vector<std::string>& notes);
 
 // Normalisation: the flags' values where given (empty: not given), else what

@@ -17,12 +17,15 @@ _DTYPES = {
 
 def save_safetensors(path, tensors, dtype="F32"):
     """tensors: dict name -> numpy array (written in insertion order).
-    dtype: F32, F16 or BF16 for floating-point arrays; integer arrays keep I64."""
+    dtype: F32, F16 or BF16 for floating-point arrays; integer arrays are written
+    as I64. Shapes are kept as they are: [] for a scalar, [0, C] for an empty tensor."""
     header = {}
     blobs = []
     offset = 0
     for name, array in tensors.items():
-        a = np.ascontiguousarray(array)
+        # np.asarray, not np.ascontiguousarray, which makes a 0-d array (BatchNorm's
+        # num_batches_tracked) shape [1]; tobytes() writes C order either way
+        a = np.asarray(array, order="C")
         if a.dtype.kind == "f":
             if dtype == "BF16":
                 # bfloat16 is the top half of a float32 (rounded to nearest even)
