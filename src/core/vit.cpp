@@ -391,7 +391,10 @@ void infer_heads(VitConfig& c, int64_t inner, const ConfigHints& hints, std::vec
     }
     if (dim_head == 0) {
         require(inner % heads == 0, ErrorKind::Config,
-                "heads " + str(heads) + " do not divide qkv's width " + str(inner) + " (heads x dim_head)");
+                inner == c.width ? "heads " + str(heads) + " do not divide width " + str(inner) +
+                                       ": choose heads so that width / heads is a whole number"
+                                 : "heads " + str(heads) + " do not divide qkv's width " + str(inner) +
+                                       " (heads x dim_head)");
         dim_head = static_cast<int>(inner / heads);
     }
     require((int64_t)heads * dim_head == inner, ErrorKind::Config,
@@ -471,7 +474,12 @@ VitConfig infer_vit(const ShapeProbe& probe, const ConfigHints& hints, std::vect
 
     infer_heads(c, need("blocks.0.attn.qkv.weight").at(0) / 3, hints, notes);
     if (hints.act) {
-        set_word(c, act_field(), *hints.act);
+        try {
+            set_word(c, act_field(), *hints.act);
+        } catch (const Error&) {
+            throw Error(ErrorKind::Config, "the checkpoint's config names the activation '" + *hints.act +
+                                               "'; vitrace runs gelu, silu (swish) and relu");
+        }
     } else if (hints.layout == "ml-cvnets") {
         c.act = Act::Silu;
         notes.push_back("act silu: guessed (ml-cvnets' swish); the activation is in no tensor, pass --act gelu or "
