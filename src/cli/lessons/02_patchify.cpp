@@ -1,6 +1,7 @@
 // Lesson 2: patchify, the conv view and the reshape+linear view (lessons/02-patchify.md).
-// Source to read: src/core/patch.cpp, patchify and patch_embed_conv; src/core/linear.cpp, linear.
+// Source to read: src/core/patch.cpp, patchify, patchify_hwc and patch_embed_conv; src/core/linear.cpp, linear.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "cli/lesson.h"
@@ -73,6 +74,77 @@ void lesson_02(Lesson& l) {
           "same pairs as the convolution at (c, oy, ox); only the loop order differs. That is why a timm "
           "checkpoint's Conv2d weight loads into the linear layer unchanged, and timm's "
           "x.flatten(2).transpose(1, 2) turns [C, h, w] into the [n, C] tokens.");
+
+    // The other order: vit-pytorch's Rearrange, (p1 p2 c).
+    const std::string hwc_flags = kSmallVit + " --patch-order hwc";
+    l.say("Not every codebase flattens a patch in this order. lucidrains' vit-pytorch, where many first ViTs "
+          "are written, cuts the patches with einops, Rearrange('b c (h p1) (w p2) -> b (h w) (p1 p2 c)'), "
+          "and then applies nn.Linear(3*P*P, C). Its patch is flattened in (row, column, channel) order: the "
+          "3 colours of pixel (0, 0), then the 3 of pixel (0, 1), and so on. vitrace traces that order as its "
+          "own step, patchify_hwc (--patch-order hwc), on the same image:");
+    l.command(trace_command("patch_embed.patchify", hwc_flags));
+    l.run(hwc_flags);
+    l.show("patch_embed.patchify");
+    const Step& hwc = l.step("patch_embed.patchify");
+
+    // Patch 0 in both orders, column by column.
+    auto chw_of = [&](int64_t k) {  // column k of the (c, p1, p2) order: channel, row, column
+        return std::array<int64_t, 3>{k / (P * P), k / P % P, k % P};
+    };
+    auto hwc_of = [&](int64_t k) {  // column k of the (p1, p2, c) order: row, column, channel
+        return std::array<int64_t, 3>{k / (3 * P), k / 3 % P, k % 3};
+    };
+    Table side{{"column", "chw: (c, p1, p2)", "value", "hwc: (p1, p2, c)", "value"}, {}};
+    for (int64_t k = 0; k < 8; k++) {
+        const auto a = chw_of(k), b = hwc_of(k);
+        side.rows.push_back({std::to_string(k),
+                             "(" + std::to_string(a[0]) + ", " + std::to_string(a[1]) + ", " + std::to_string(a[2]) + ")",
+                             fixed(patches.values[k]),
+                             "(" + std::to_string(b[0]) + ", " + std::to_string(b[1]) + ", " + std::to_string(b[2]) + ")",
+                             fixed(hwc.values[k])});
+    }
+    l.say("Patch 0, the first 8 columns of each order side by side. chw walks the red plane first; hwc walks "
+          "the pixels, each with its 3 colours:");
+    show_table(l, side);
+
+    // The permutation between them, checked on every value.
+    double perm_diff = 0;
+    for (int64_t p = 0; p < n; p++)
+        for (int64_t c = 0; c < 3; c++)
+            for (int64_t ky = 0; ky < P; ky++)
+                for (int64_t kx = 0; kx < P; kx++)
+                    perm_diff = std::max(perm_diff, (double)std::fabs(hwc.values[p * patch_dim + (ky * P + kx) * 3 + c] -
+                                                                      patches.values[p * patch_dim + (c * P + ky) * P + kx]));
+    l.say("The same values, in another order. Pixel (c, ky, kx) of a patch sits in column (c*P + ky)*P + kx of "
+          "patchify and in column (ky*P + kx)*3 + c of patchify_hwc, so the permutation between the two is");
+    l.line("  hwc[p, (ky*" + ps + " + kx)*3 + c] = chw[p, (c*" + ps + " + ky)*" + ps + " + kx]");
+    l.line("  for example hwc column 1 = (0, 0, green) = chw column " + std::to_string(1 * P * P) +
+           "; hwc column 3 = (0, 1, red) = chw column 1");
+    l.line("  max |hwc[p, (ky*P + kx)*3 + c] - chw[p, (c*P + ky)*P + kx]| over all " + std::to_string(n * patch_dim) +
+           " values: " + fixed(perm_diff, 6));
+    l.line();
+
+    // A weight trained on one order serves the other once its columns move the same way.
+    const Linear& w_chw = lm.model.as<VitWeights>().patch_embed;  // read as [C, 3*P*P]
+    Linear w_hwc{Tensor::from({C, patch_dim}, std::vector<float>(C * patch_dim)), w_chw.bias};
+    for (int64_t o = 0; o < C; o++)
+        for (int64_t c = 0; c < 3; c++)
+            for (int64_t ky = 0; ky < P; ky++)
+                for (int64_t kx = 0; kx < P; kx++)
+                    w_hwc.weight[o * patch_dim + (ky * P + kx) * 3 + c] = w_chw.weight[o * patch_dim + (c * P + ky) * P + kx];
+    Tensor hwc_tokens;
+    linear(hwc_tokens, Tensor::from(hwc.shape, hwc.values), w_hwc);
+    double tok_diff = 0;
+    for (int64_t i = 0; i < hwc_tokens.numel(); i++)
+        tok_diff = std::max(tok_diff, (double)std::fabs(hwc_tokens[i] - proj.values[i]));
+    l.say("The order is part of the model: the linear layer after it learned which column is which. Move the "
+          "weight's columns by the same permutation, W_hwc[:, (ky*P + kx)*3 + c] = W_chw[:, (c*P + ky)*P + kx], "
+          "and the hwc patches give the chw run's tokens:");
+    l.line("  max |hwc patches * W_hwc^T + b - patch_embed.proj| over all " + std::to_string(hwc_tokens.numel()) +
+           " values: " + fixed(tok_diff, 6));
+    l.line();
+    l.say("A checkpoint saved by vit-pytorch holds the hwc weight, [C, P*P*3], and vitrace reads it with "
+          "patchify_hwc before it: docs/checkpoints.md lists that layout.");
 
     l.exercise("In patch 3 (the bottom-right one), which column of patch_embed.patchify holds the green "
                "value of the patch's row 1, column 2? Which pixel of input.normalize is it? Compare the two "
