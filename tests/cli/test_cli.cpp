@@ -957,6 +957,95 @@ BOOST_FIXTURE_TEST_CASE(checkpoints_that_cannot_be_read_get_one_error, Workdir) 
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// The parts of vit-pytorch's and ml-cvnets' models, made with random weights
+// from flags: each step is there with its op and shape, and model.config says so.
+BOOST_AUTO_TEST_SUITE(codebase_parts)
+
+BOOST_FIXTURE_TEST_CASE(vit_pytorch_parts_trace_with_their_steps, Workdir) {
+    // 2 heads of 12 on a width of 16 (inner 24), patches in (p1 p2 c) order with LayerNorms,
+    // no qkv bias, the mean of every token, SiLU, the final LayerNorm after pooling.
+    const RunResult r = run_vitrace("trace " + kTiny + " --patch-order hwc --patch-norm --dim-head 12 --qkv-bias false "
+                                    "--pool mean_all --act silu --fc-norm true --image " + quote(image) +
+                                    " --values summary -o " + quote(path("t.json")));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const json t = parse_json(read_bytes(path("t.json")), "the trace");
+    const json& cfg = t["model"]["config"];
+    BOOST_CHECK_EQUAL(cfg["patch_order"], "hwc");
+    BOOST_CHECK_EQUAL(cfg["patch_norm"], true);
+    BOOST_CHECK_EQUAL(cfg["dim_head"], 12);
+    BOOST_CHECK_EQUAL(cfg["pool"], "mean_all");
+    BOOST_CHECK_EQUAL(cfg["act"], "silu");
+    BOOST_CHECK_EQUAL(cfg["fc_norm"], true);
+    BOOST_CHECK_EQUAL(cfg["qkv_bias"], false);
+    auto expect = [&](const std::string& name, const std::string& op, const json& shape) {
+        const json* s = find_step(t, name);
+        BOOST_REQUIRE_MESSAGE(s, "no step " << name);
+        BOOST_CHECK_EQUAL((*s)["op"], op);
+        BOOST_CHECK_MESSAGE((*s)["shape"] == shape, name << ": shape " << (*s)["shape"] << ", expected " << shape);
+    };
+    expect("patch_embed.patchify", "patchify_hwc", {16, 192});
+    expect("patch_embed.norm_in", "layernorm", {16, 192});
+    expect("patch_embed.proj", "linear", {16, 16});
+    expect("patch_embed.norm", "layernorm", {16, 16});
+    expect("blocks.0.attn.qkv", "linear", {17, 72});
+    expect("blocks.0.attn.split_heads", "split_heads", {3, 2, 17, 12});
+    expect("blocks.0.attn.merge_heads", "merge_heads", {17, 24});
+    expect("blocks.0.attn.proj", "linear", {17, 16});
+    expect("blocks.1.mlp.act", "silu", {17, 64});
+    expect("pool", "pool_mean_all", {16});
+    expect("fc_norm", "layernorm", {16});
+    BOOST_CHECK(find_step(t, "norm") == nullptr);
+    // qkv: N · 3·inner · C = 17 · 72 · 16 multiply-adds; proj: N · C · inner = 17 · 16 · 24
+    BOOST_CHECK_EQUAL((*find_step(t, "blocks.0.attn.qkv"))["macs"], 17 * 72 * 16);
+    BOOST_CHECK_EQUAL((*find_step(t, "blocks.0.attn.proj"))["macs"], 17 * 16 * 24);
+    BOOST_CHECK_EQUAL((*find_step(t, "blocks.0.attn.qkv"))["dims"], json({"N", "3inner"}));
+}
+
+BOOST_FIXTURE_TEST_CASE(one_head_without_proj_and_the_conv_stem, Workdir) {
+    // vit-pytorch's 1 head of dim_head = width has no to_out; ml-cvnets' conv stem makes 16-pixel patches.
+    const RunResult r = run_vitrace("trace --model vit_tiny_patch16_224 --image-size 32 --patch 16 --width 16 --depth 1 "
+                                    "--heads 1 --classes 5 --attn-proj false --conv-stem --act relu --image " +
+                                    quote(image) + " --values summary -o " + quote(path("t.json")));
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const json t = parse_json(read_bytes(path("t.json")), "the trace");
+    BOOST_CHECK(find_step(t, "blocks.0.attn.proj") == nullptr);
+    BOOST_CHECK(find_step(t, "blocks.0.attn.merge_heads") != nullptr);
+    // 32 px: stem 0 (4x4, stride 4, padding 1) gives 8x8 = 64 pixels of C0 = max(32, 16 / 4) = 32
+    // channels, stem 1 (2x2, stride 2) 4x4 = 16, the proj (2x2, stride 2) 2x2 = 4 patches.
+    const std::vector<std::pair<std::string, json>> shapes = {
+        {"patch_embed.stem.0.patchify", {64, 48}}, {"patch_embed.stem.0.conv", {64, 32}},
+        {"patch_embed.stem.0.bn", {64, 32}},       {"patch_embed.stem.0.act", {64, 32}},
+        {"patch_embed.stem.1.patchify", {16, 128}}, {"patch_embed.stem.1.conv", {16, 32}},
+        {"patch_embed.stem.1.bn", {16, 32}},       {"patch_embed.stem.1.act", {16, 32}},
+        {"patch_embed.patchify", {4, 128}},        {"patch_embed.proj", {4, 16}},
+    };
+    for (const auto& [name, shape] : shapes) {
+        const json* s = find_step(t, name);
+        BOOST_REQUIRE_MESSAGE(s, "no step " << name);
+        BOOST_CHECK_MESSAGE((*s)["shape"] == shape, name << ": shape " << (*s)["shape"] << ", expected " << shape);
+    }
+    BOOST_CHECK_EQUAL((*find_step(t, "patch_embed.stem.0.act"))["op"], "relu");
+    BOOST_CHECK_EQUAL((*find_step(t, "patch_embed.stem.0.bn"))["op"], "batchnorm");
+    BOOST_CHECK_EQUAL(t["model"]["config"]["conv_stem"], true);
+    BOOST_CHECK_EQUAL(t["model"]["config"]["attn_proj"], false);
+}
+
+BOOST_FIXTURE_TEST_CASE(impossible_parts_are_refused, Workdir) {
+    const std::string img = " --image " + quote(image);
+    const std::vector<BadTrace> cases = {
+        {"no proj but heads x dim_head is not the width", kTiny + " --dim-head 4 --attn-proj false" + img, 5,
+         "without attn.proj the heads must give back the width"},
+        {"a conv stem with another patch", kTiny + " --conv-stem" + img, 5, "16-pixel patches"},
+        {"an unknown patch order", kTiny + " --patch-order cpp" + img, 2, "expected one of chw, hwc"},
+        {"an unknown activation", kTiny + " --act tanh" + img, 2, "expected one of gelu, silu, swish, relu"},
+        {"an unknown pooling", kTiny + " --pool max" + img, 2, "mean_all"},
+    };
+    for (const BadTrace& c : cases)
+        BOOST_TEST_CONTEXT(c.what) { check_trace_fails(*this, c); }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // vitrace report and compare --html: one self-contained page, or an error and no file.
 BOOST_FIXTURE_TEST_SUITE(report, Workdir)
 

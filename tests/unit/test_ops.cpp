@@ -6,6 +6,7 @@
 #include "../test_util.h"
 #include "core/swin.h"
 #include "core/vit.h"
+#include "core/activation.h"
 #include "core/attention.h"
 #include "core/layernorm.h"
 #include "core/model.h"
@@ -91,6 +92,124 @@ BOOST_AUTO_TEST_CASE(patchify_orders_channel_row_column) {
     // patch 1 is the top-right 2x2 block: columns 2..3 of rows 0..1
     check_close("patch 1", &patches[12], Tensor::from({12}, {2, 3, 6, 7, 18, 19, 22, 23, 34, 35, 38, 39}).ptr(),
                 12, test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(patchify_hwc_orders_row_column_channel) {
+    // The same image and patches as above, each flattened (ky, kx, c): column (ky·2 + kx)·3 + c.
+    // Patch 1 (top-right): pixels (0, 2), (0, 3), (1, 2), (1, 3), each red, green, blue.
+    const Tensor img = iota({3, 4, 4});
+    Tensor patches;
+    patchify_hwc(patches, img, 2);
+    BOOST_REQUIRE(patches.shape == Shape({4, 12}));
+    check_close("patch 1", &patches[12], Tensor::from({12}, {2, 18, 34, 3, 19, 35, 6, 22, 38, 7, 23, 39}).ptr(), 12,
+                test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(conv_patches_without_padding_are_the_patches) {
+    // kernel = stride = P, no padding, on an image: exactly patchify's patches
+    const Tensor img = iota({3, 6, 6});
+    Tensor a, b;
+    patchify(a, img, 3);
+    conv_patches(b, img, false, 3, 3, 0);
+    BOOST_REQUIRE(b.shape == a.shape);
+    check_close("conv_patches", b, a, test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(conv_patches_pad_with_zeros) {
+    // ml-cvnets' first stem conv: kernel 4, stride 4, padding 1. A 6x6 map gives
+    // (6 + 2 - 4) / 4 + 1 = 2 outputs a side; output (0, 0) reads rows and columns -1..2.
+    const Tensor x = iota({6, 6, 1});  // channels-last, one channel: value 6·y + x
+    Tensor cols;
+    conv_patches(cols, x, true, 4, 4, 1);
+    BOOST_REQUIRE(cols.shape == Shape({4, 16}));
+    // output (0, 0): row -1 is padding; rows 0..2, columns -1..2
+    check_close("output (0, 0)", &cols[0],
+                Tensor::from({16}, {0, 0, 0, 0, 0, 0, 1, 2, 0, 6, 7, 8, 0, 12, 13, 14}).ptr(), 16, test::kExact);
+    // output (1, 1): rows 3..6 and columns 3..6, the 7th row and column (index 6) are padding
+    check_close("output (1, 1)", &cols[48],
+                Tensor::from({16}, {21, 22, 23, 0, 27, 28, 29, 0, 33, 34, 35, 0, 0, 0, 0, 0}).ptr(), 16, test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(conv_patches_times_the_kernel_is_the_convolution) {
+    // A padded, strided 2-channel convolution as im2col + linear, against the sum
+    // out[co, oy, ox] = Σ_ci Σ_ky Σ_kx w[co, ci, ky, kx] · x[ci, oy·s - pad + ky, ox·s - pad + kx], written out here.
+    const int Cin = 2, H = 7, k = 3, s = 2, pad = 1, Cout = 3;
+    Tensor x = iota({H, H, Cin});  // channels-last
+    for (int64_t i = 0; i < x.numel(); i++) x[i] = std::sin(0.7f * (float)i);
+    Linear conv{iota({Cout, Cin, k, k}), {}};
+    for (int64_t i = 0; i < conv.weight.numel(); i++) conv.weight[i] = std::cos(0.3f * (float)i);
+    Tensor cols, out;
+    conv_patches(cols, x, true, k, s, pad);
+    linear(out, cols, conv);
+    const int oh = (H + 2 * pad - k) / s + 1;
+    BOOST_REQUIRE(out.shape == Shape({oh * oh, Cout}));
+    for (int co = 0; co < Cout; co++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < oh; ox++) {
+                double sum = 0;
+                for (int ci = 0; ci < Cin; ci++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++) {
+                            const int y = oy * s - pad + ky, xx = ox * s - pad + kx;
+                            if (y < 0 || y >= H || xx < 0 || xx >= H) continue;
+                            sum += (double)conv.weight[((co * Cin + ci) * k + ky) * k + kx] * x[(y * H + xx) * Cin + ci];
+                        }
+                BOOST_CHECK_CLOSE_FRACTION(out[(oy * oh + ox) * Cout + co] + 10.0, sum + 10.0, 1e-6);
+            }
+}
+
+BOOST_AUTO_TEST_CASE(batchnorm_by_hand) {
+    // (x - mean) / sqrt(var + eps) · w + b per channel: channel 0 mean 1 var 4, channel 1 mean -1 var 0.25
+    BatchNorm bn{Tensor::from({2}, {2, 1}), Tensor::from({2}, {0.5f, 0}), Tensor::from({2}, {1, -1}),
+                 Tensor::from({2}, {4, 0.25f}), 0.0f};
+    Tensor y;
+    batchnorm(y, Tensor::from({2, 2}, {3, 0, -1, -1.5f}), bn);
+    check_close("batchnorm", y, Tensor::from({2, 2}, {2 * 1 + 0.5f, 2, 2 * -1 + 0.5f, -1}), test::kHandComputed);
+}
+
+BOOST_AUTO_TEST_CASE(silu_and_relu_by_hand) {
+    Tensor y;
+    silu(y, Tensor::from({4}, {0, 1, -2, 20}));
+    // x / (1 + e^-x): 0, 1 / (1 + 1/e), -2 / (1 + e²), ~20
+    check_close("silu", y, Tensor::from({4}, {0, 0.7310586f, -0.2384058f, 20.0f}), test::kHandComputed);
+    relu(y, Tensor::from({3}, {-1, 0, 2.5f}));
+    check_close("relu", y, Tensor::from({3}, {0, 0, 2.5f}), test::kExact);
+}
+
+BOOST_AUTO_TEST_CASE(attention_with_heads_apart_from_the_width) {
+    // vit-pytorch's dim_head: width 2, 2 heads of 3 (inner 6), qkv [T, 18], proj [2, 6];
+    // the scale is 3^-0.5 (dim_head, not width / heads). With proj weight = identity rows,
+    // the output's channels are the first two merged channels.
+    const int T = 2, C = 2, heads = 2, d = 3, inner = heads * d;
+    Linear qkv{iota({3 * inner, C}), {}}, proj{Tensor::from({C, inner}, std::vector<float>(C * inner, 0.0f)), {}};
+    for (int64_t i = 0; i < qkv.weight.numel(); i++) qkv.weight[i] = 0.1f * std::sin((float)i);
+    proj.weight[0 * inner + 0] = 1, proj.weight[1 * inner + 4] = 1;  // out = merged[:, 0], merged[:, 4]
+    const Tensor x = Tensor::from({T, C}, {1, -0.5f, 0.25f, 2});
+    AttentionBuffers t;
+    Trace trace;
+    Tensor out;
+    multi_head_attention(out, x, qkv, proj, heads, nullptr, {{}, "N"}, {}, t, trace);
+    BOOST_REQUIRE(t.qkv.shape == Shape({T, 3 * inner}));
+    BOOST_REQUIRE(t.merged.shape == Shape({T, inner}));
+    BOOST_REQUIRE(out.shape == Shape({T, C}));
+    // by hand, with the layout (3, heads, d) of qkv's columns
+    for (int q = 0; q < T; q++)
+        for (int c = 0; c < C; c++) {
+            const int h = c == 0 ? 0 : 1, j = c == 0 ? 0 : 1;  // merged column 0 = head 0 dim 0; 4 = head 1 dim 1
+            double s[2], z = 0, o = 0;
+            for (int kk = 0; kk < T; kk++) {
+                double dot = 0;
+                for (int e = 0; e < d; e++) dot += (double)t.qkv[q * 3 * inner + h * d + e] * t.qkv[kk * 3 * inner + inner + h * d + e];
+                s[kk] = std::exp(dot / std::sqrt(3.0));
+                z += s[kk];
+            }
+            for (int kk = 0; kk < T; kk++) o += s[kk] / z * t.qkv[kk * 3 * inner + 2 * inner + h * d + j];
+            BOOST_CHECK_CLOSE_FRACTION(out[q * C + c] + 10.0, o + 10.0, 1e-6);
+        }
+    // Without a proj (shape {}), the output is the merged heads.
+    Tensor merged_only;
+    multi_head_attention(merged_only, x, qkv, Linear{}, heads, nullptr, {{}, "N"}, {}, t, trace);
+    check_close("no proj", merged_only, t.merged, test::kExact);
 }
 
 BOOST_AUTO_TEST_CASE(patch_merge_channel_order) {
