@@ -428,6 +428,47 @@ BOOST_AUTO_TEST_CASE(the_closest_layout_names_what_is_missing_and_unexpected) {
                 {"read as the split layout", "1 missing (enc.0.k.bias)", "1 unexpected (enc.0.x.weight)"});
 }
 
+BOOST_AUTO_TEST_CASE(reshaped_shapes_drop_and_restore_leading_ones) {
+    BOOST_TEST(reshaped_shape({197, 768}, 3) == Shape({1, 197, 768}));       // vit-pytorch's pos_embedding
+    BOOST_TEST(reshaped_shape({1, 1, 196, 768}, 3) == Shape({1, 196, 768}));  // ml-cvnets' position table
+    BOOST_TEST(reshaped_shape({0, 768}, 3) == Shape({1, 0, 768}));           // an empty cls_token
+    BOOST_TEST(reshaped_shape({2, 197, 768}, 3) == Shape({2, 197, 768}));    // more than one: kept, and refused
+}
+
+BOOST_AUTO_TEST_CASE(reshaped_sources_fill_the_model_and_empty_tensors_are_ignored) {
+    // vit-pytorch keeps cls_token [1, C] and pos_embedding [N, C]; the model's are [1, 1, C] and [1, N, C].
+    TempDir dir;
+    Model source = tiny_vit(1);
+    const Layout flat = {"flat", "vit", "tensors named flat_*", {"flat_pos"},
+                         {{"cls_token", reshaped("flat_cls", 3)}, {"pos_embed", reshaped("flat_pos", 3)}}, {}, {}};
+    std::vector<Tensor> store;
+    store.reserve(3);
+    Params params;
+    for (const auto& [name, t] : params_of(source)) {
+        if (name == "cls_token" || name == "pos_embed") {
+            store.push_back(Tensor::from({t->dim(1), t->dim(2)}, std::vector<float>(t->data.begin(), t->data.end())));
+            params.push_back({name == "cls_token" ? "flat_cls" : "flat_pos", &store.back()});
+        } else {
+            params.push_back({name, t});
+        }
+    }
+    store.push_back(Tensor::zeros({0, 8}));  // as a model without a cls token saves it
+    params.push_back({"empty_token", &store.back()});
+    const std::vector<Layout> candidates = {flat};
+    Model m = tiny_vit(2);
+    const std::string path = dir.write("flat.safetensors", make_safetensors(params));
+    const LoadReport r = load_checkpoint(m, SafetensorsFile::open(path), {}, &candidates);
+    BOOST_TEST(r.layout == "flat");
+    check_same_weights("loaded through reshaped sources", m, source);
+    BOOST_TEST(layout_use(m, SafetensorsFile::open(path), flat).ignored == std::vector<std::string>{"empty_token"});
+
+    // A reshaped source still needs the same values: [2, 5, 8] is not pos_embed [1, 5, 8].
+    store[1] = Tensor::zeros({2, 5, 8});
+    check_error(ErrorKind::Checkpoint,
+                [&] { load_checkpoint(m, SafetensorsFile::open(dir.write("bad.safetensors", make_safetensors(params))), {}, &candidates); },
+                {"flat_pos: expected [1, 5, 8], got [2, 5, 8]"});
+}
+
 BOOST_AUTO_TEST_CASE(concatenated_shapes_must_join) {
     TempDir dir;
     Model source = tiny_vit(1);
