@@ -422,7 +422,7 @@ VitConfig infer_vit(const ShapeProbe& probe, const ConfigHints& hints, std::vect
         c.patch = square_side(proj[1] % 3 == 0 ? proj[1] / 3 : 0);
         require(c.patch > 0, ErrorKind::Checkpoint,
                 "patch_embed.proj.weight " + shape_str(proj) + ": patch_dim " + str(proj[1]) +
-                    " is not 3 x P x P for a whole P");
+                    " is not 3 x P x P for a whole P (vitrace runs 3-channel RGB models)");
         const std::optional<Shape> norm_in = probe("patch_embed.norm_in.weight");
         c.patch_norm = norm_in && norm_in->size() == 1;
     } else {
