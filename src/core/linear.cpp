@@ -106,13 +106,30 @@ Split split_for(int M, int N, int panels, int tiles, int threads) {
     return {std::min(threads, tiles), false};
 }
 
+// A product of many rows (Swin's stage 0: 3136) runs in blocks of rows, each
+// a product of its own, so that the packed copy of A stays near 1 MB instead
+// of growing with M: the rows of out are independent, and each element's sum
+// keeps its k order, so the result is the same.
+constexpr int kRowBlock = 1024;
+int rows_per_block(int M) {
+    if (M <= kRowBlock) return M;
+    const int blocks = (M + kRowBlock - 1) / kRowBlock;
+    return ((M + blocks - 1) / blocks + MR - 1) / MR * MR;  // equal blocks, whole tiles
+}
+
 // Floats of the packed A of one K block of an M-row product.
-size_t packed_a_floats(int M) { return (size_t)(M + MR - 1) / MR * MR * KC; }
+size_t packed_a_floats(int M) { return (size_t)(rows_per_block(M) + MR - 1) / MR * MR * KC; }
 
 }  // namespace
 
 void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const float* b, int64_t b_row,
                      int64_t b_col, int M, int N, int K) {
+    if (const int rows = rows_per_block(M); rows < M) {
+        for (int m0 = 0; m0 < M; m0 += rows)
+            gemm_accumulate(out + (int64_t)m0 * ldo, ldo, a + (int64_t)m0 * lda, lda, b, b_row, b_col,
+                            std::min(rows, M - m0), N, K);
+        return;
+    }
     const int panels = (N + NR - 1) / NR;
     const int tiles = (M + MR - 1) / MR;
     // a_pack[t][k][i] = A[t·MR + i, k0 + k] for one K block, tile by tile, each

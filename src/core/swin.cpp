@@ -118,7 +118,7 @@ ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tens
     SwinBuffers& buffers = workspace.as<SwinBuffers>();
 
     // timm: x = self.patch_embed(x), the Conv2d as patchify + linear, channels last
-    Tensor& patches = buffers.patches;  // [H·W, 3·P·P]
+    Tensor& patches = buffers.hidden;  // [H·W, 3·P·P], in the MLP's buffer, which is free until the first block
     patchify(patches, image, cfg.patch);
     trace.record(top(Role::Patchify), "patchify", patches, {"n", "patch_dim"});
     Tensor& x = buffers.x;  // [H, W, C], the residual stream
@@ -128,7 +128,7 @@ ModelOutput swin_forward(const SwinConfig& cfg, const SwinWeights& w, const Tens
     layernorm(x, x, w.patch_norm);
     trace.record(top(Role::PatchNorm), "layernorm", x, {"H", "W", "C"});
 
-    Tensor& merged = buffers.merged;  // [H/2, W/2, 4C]
+    Tensor& merged = buffers.hidden;  // [H/2, W/2, 4C], in the MLP's buffer, free between stages
     for (int s = 0; s < cfg.stages(); s++) {
         const SwinStage& st = w.layers[s];
         if (s > 0) {

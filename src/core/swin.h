@@ -92,15 +92,14 @@ void visit_swin_params(SwinWeights& w, const SwinConfig& cfg, Fn&& fn);
 // The forward pass's buffers, reused from one block to the next and, in the
 // model's workspace (core/workspace.h), from one forward pass to the next.
 struct SwinBuffers {
-    Tensor patches;         // [H·W, 3·P·P]    patchify
     Tensor x;               // [H, W, C]       the residual stream
-    Tensor merged;          // [H/2, W/2, 4C]  patch merging
     Tensor xn;              // [H, W, C]       normalised x
     Tensor shifted;         // [H, W, C]       after the cyclic shift
     Tensor windows;         // [nW, T, C]
     AttentionBuffers attn;  // qkv [nW, T, 3C] ... merged [nW, T, C]
     Tensor branch;          // [nW, T, C], then [H, W, C]: output of attn or mlp before the residual add
-    Tensor hidden;          // [H, W, hidden]
+    Tensor hidden;          // [H, W, hidden]; before the first block the patches [H·W, 3·P·P], and
+                            // between stages patch merging's [H/2, W/2, 4C]
 };
 
 // timm: SwinTransformerBlock.forward, block b of stage s

@@ -58,7 +58,9 @@ BOOST_AUTO_TEST_CASE(fast_kernels_equal_naive_twins) {
     const int shapes[][3] = {{1, 1, 1},   {1, 37, 5},    {7, 1, 300},    {9, 33, 257},  {17, 64, 256},
                              {197, 197, 64}, {197, 64, 197}, {49, 96, 32}, {197, 2304, 768},
                              // more rows than columns: the threads split the rows (Swin's stage 0: 3136 x 288 x 96)
-                             {50, 9, 300}, {3136, 288, 96}, {787, 96, 384}};
+                             {50, 9, 300}, {3136, 288, 96}, {787, 96, 384},
+                             // more than 1024 rows run in row blocks: 2053 = 3 blocks of 690, 690 and 673
+                             {2053, 40, 300}};
     for (const auto& s : shapes) {
         const int M = s[0], N = s[1], K = s[2];
         const auto a = random_values((size_t)M * K, 1);

@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(planned_workspace_is_not_reallocated_by_any_forward_pass) {
                         at.push_back(t->data.data());
                 } else {
                     const SwinBuffers& b = m.workspace->as<SwinBuffers>();
-                    for (const Tensor* t : {&b.patches, &b.x, &b.merged, &b.xn, &b.shifted, &b.windows, &b.attn.qkv,
+                    for (const Tensor* t : {&b.x, &b.xn, &b.shifted, &b.windows, &b.attn.qkv,
                                             &b.attn.qkvh, &b.attn.attn, &b.attn.o, &b.attn.merged, &b.branch,
                                             &b.hidden})
                         at.push_back(t->data.data());
