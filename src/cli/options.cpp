@@ -155,7 +155,7 @@ ModelConfig config_from_flags(const std::string& flags) {
 
 void add_weight_options(CLI::App& cmd, WeightOptions& o) {
     cmd.add_option("--weights", o.weights,
-                   "safetensors checkpoint (timm, Hugging Face or torchvision names), or a folder with "
+                   "safetensors checkpoint (timm, Hugging Face, torchvision, vit-pytorch or ml-cvnets names), or a folder with "
                    "model.safetensors and config.json");
     cmd.add_option("--labels", o.labels,
                    "Class names: none, or a file with one name a line, or a config.json with id2label "
