@@ -44,6 +44,12 @@ void validate(const VitConfig& cfg) {
                 "conv stem: ml-cvnets' stem (strides 4, 2, 2) makes 16-pixel patches, got patch " + str(cfg.patch));
         require(cfg.patch_order == PatchOrder::Chw && !cfg.patch_norm, ErrorKind::Config,
                 "conv stem: the stem makes its own patches (no --patch-order hwc, no --patch-norm)");
+        // ml-cvnets stretches its position table along the token sequence (F.interpolate over
+        // [1, 1, n, C]), not over the grid as timm does; vitrace does not imitate that.
+        require(cfg.pos_grid() == cfg.grid(), ErrorKind::Config,
+                "conv stem: ml-cvnets' position table holds a " + str(cfg.pos_grid()) + "x" + str(cfg.pos_grid()) +
+                    " grid, and ml-cvnets resizes it along the token sequence, which vitrace does not do: run it at " +
+                    str(cfg.pos_grid() * cfg.patch) + " px (no --image-size)");
     }
 }
 

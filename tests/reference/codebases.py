@@ -90,10 +90,10 @@ MATTERS = 1e-3         # selftest: a variant that must change the output changes
 HALF = checkpoints.HALF  # mean 0.5, std 0.5
 ODD = checkpoints.ODD    # no library's, so a swapped channel shows
 
-# vitrace's exit codes for a checkpoint (4) and a model config (5) error
-# (docs/cli.md, "Errors and exit codes"): a vit-pytorch file whose heads
-# nothing gives is refused with one or the other.
-CONFIG_ERROR_CODES = (4, 5)
+# vitrace's exit code for a model configuration that cannot work (docs/cli.md,
+# "Errors and exit codes"): a vit-pytorch file whose heads nothing gives, and
+# an ml-cvnets file asked for another image size, are refused with it.
+CONFIG_ERROR_CODES = (5,)
 
 Failure = checkpoints.Failure
 
@@ -694,7 +694,8 @@ def case_mlcvnets_relu(d, seed):
 
 def case_errors(d, seed):
     """vit-pytorch files with neither --heads, --dim-head nor a JSON beside
-    them: nothing says how to split to_qkv's rows."""
+    them: nothing says how to split to_qkv's rows. And an ml-cvnets file asked
+    to run at another image size."""
     runs = []
     for form in ("current", "2021"):
         model, kw = lucid_model(form, seed)
@@ -702,6 +703,12 @@ def case_errors(d, seed):
         img, _ = checkpoints.image(d, kw["image_size"], seed, ODD)
         runs.append(ErrorRun(f"{form}, no heads", weights, img, ODD, [], CONFIG_ERROR_CODES,
                              ("--heads", "--dim-head")))
+    # ml-cvnets at another size: it would stretch its position table along the
+    # token sequence, which vitrace does not imitate, so the size is refused.
+    run = cvnets_run(d, seed, [])
+    runs.append(ErrorRun("ml-cvnets at 256 px", run.weights, run.image, run.norm,
+                         ["--heads", "2", "--act", "silu", "--image-size", "256"], CONFIG_ERROR_CODES,
+                         ("position table", "224 px")))
     return runs
 
 
