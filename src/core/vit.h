@@ -13,6 +13,8 @@
 //   inner      heads · head_dim: q, k and v's width (C unless dim_head is set)
 //   hidden     MLP hidden width, int(C · mlp_ratio)
 //   classes    outputs of the classifier head
+//   C0, pixels ml-cvnets' conv stem: its channels, max(32, C / 4), and the
+//              pixels of its map, [pixels, C0] channels-last
 #pragma once
 
 #include <algorithm>

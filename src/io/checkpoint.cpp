@@ -69,7 +69,7 @@ std::optional<std::string> check_shape(const Source& source, const std::vector<c
         return std::nullopt;
     }
     if (source.kind == Source::Kind::Reshaped) {
-        if (reshaped_shape(src[0]->shape, source.parts) != want) return src[0]->name + ": " + mismatch(src[0]->shape);
+        if (reshaped_shape(src[0]->shape, source.rank) != want) return src[0]->name + ": " + mismatch(src[0]->shape);
         return std::nullopt;
     }
     if (source.kind == Source::Kind::Rows) {

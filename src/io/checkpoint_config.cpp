@@ -78,11 +78,10 @@ ConfigHints hints_for(const SafetensorsFile& file, const CheckpointFiles& files,
     word(h.act, {"activation", "act", "hidden_act"}, false, "act");
     if (files.config) {
         const nlohmann::json& c = *files.config;
-        for (const char* key : {"dim_head"})
-            if (c.contains(key) && c[key].is_number_integer()) {
-                h.dim_head = c[key].get<int>();
-                notes.push_back("dim_head: from " + json_name + "'s " + key);
-            }
+        if (c.contains("dim_head") && c["dim_head"].is_number_integer()) {
+            h.dim_head = c["dim_head"].get<int>();
+            notes.push_back("dim_head: from " + json_name + "'s dim_head");
+        }
         for (const char* key : {"num_attention_heads", "num_heads", "heads", "n_attn_heads"})
             if (h.heads.empty() && c.contains(key)) {
                 h.heads = ints_of(c[key]);
@@ -146,7 +145,7 @@ std::optional<Shape> probe_shape(const SafetensorsFile& file, const Layout& layo
             (*shape)[0] += e->shape[0];  // concatenated along axis 0
     }
     if (source.kind == Source::Kind::Rows) (*shape)[0] /= source.parts;
-    if (source.kind == Source::Kind::Reshaped) shape = reshaped_shape(*shape, source.parts);
+    if (source.kind == Source::Kind::Reshaped) shape = reshaped_shape(*shape, source.rank);
     return shape;
 }
 

@@ -38,7 +38,8 @@ struct Source {
     enum class Kind { Whole, Rows, Concat, Reshaped };
     Kind kind = Kind::Whole;
     std::vector<std::string> names;  // one (Whole, Rows) or several (Concat)
-    int part = 0, parts = 1;         // Rows: part `part` of `parts`; Reshaped: parts is the model's rank
+    int part = 0, parts = 1;         // Rows: part `part` of `parts`
+    int rank = 0;                    // Reshaped: the model's rank
 };
 Source whole(std::string name);
 Source rows(std::string name, int part, int parts);

@@ -256,7 +256,7 @@ const std::vector<Layout>& layouts() {
 Source whole(std::string name) { return {Source::Kind::Whole, {std::move(name)}, 0, 1}; }
 Source rows(std::string name, int part, int parts) { return {Source::Kind::Rows, {std::move(name)}, part, parts}; }
 Source concat(std::vector<std::string> names) { return {Source::Kind::Concat, std::move(names), 0, 1}; }
-Source reshaped(std::string name, int rank) { return {Source::Kind::Reshaped, {std::move(name)}, 0, rank}; }
+Source reshaped(std::string name, int rank) { return {Source::Kind::Reshaped, {std::move(name)}, 0, 1, rank}; }
 
 Shape reshaped_shape(const Shape& shape, int rank) {
     size_t first = 0;
