@@ -73,9 +73,17 @@ struct KindTotal {
     int64_t macs = 0; // per forward pass
 };
 
-void print_breakdown(const std::vector<KindTotal>& kinds, double mean_ms, double weights_ms,
-                     const std::string& weights_source, double workspace_ms, int64_t workspace_bytes, double first_ms,
-                     double median) {
+// What a run pays once, around the forward passes.
+struct Setup {
+    std::string weights_source;
+    double weights_ms = 0;    // made or read
+    double pack_ms = 0;       // packed for the matrix product (pack_weights)
+    double workspace_ms = 0;  // planned, allocated and touched
+    int64_t workspace_bytes = 0;
+    double first_ms = 0;      // the first forward pass
+};
+
+void print_breakdown(const std::vector<KindTotal>& kinds, double mean_ms, const Setup& setup, double median) {
     std::printf("\nwhere a forward pass's time goes (the mean over the timed passes, %.1f ms):\n", mean_ms);
     std::printf("  %-44s %9s %7s %9s\n", "kind of work", "ms", "share", "GFLOP/s");
     double listed = 0;
@@ -90,11 +98,12 @@ void print_breakdown(const std::vector<KindTotal>& kinds, double mean_ms, double
     std::printf("  %-44s %9.2f %6.1f%%\n", "between steps (the trace's own bookkeeping)", mean_ms - listed,
                 100 * (mean_ms - listed) / mean_ms);
     std::printf("\nset-up, once per run:\n");
-    std::printf("  %-44s %9.1f ms\n", ("weights: " + weights_source).c_str(), weights_ms);
+    std::printf("  %-44s %9.1f ms\n", ("weights: " + setup.weights_source).c_str(), setup.weights_ms);
+    std::printf("  %-44s %9.1f ms\n", "weights: packed for the matrix product", setup.pack_ms);
     std::printf("  %-44s %9.1f ms  (%.1f MB, allocated and touched)\n", "workspace: planned from the shape-only pass",
-                workspace_ms, workspace_bytes / 1e6);
-    std::printf("  %-44s %9.1f ms  (%+.1f ms against the median)\n", "first forward pass (the warm-up)", first_ms,
-                first_ms - median);
+                setup.workspace_ms, setup.workspace_bytes / 1e6);
+    std::printf("  %-44s %9.1f ms  (%+.1f ms against the median)\n", "first forward pass (the warm-up)",
+                setup.first_ms, setup.first_ms - median);
 }
 
 }  // namespace
@@ -123,15 +132,19 @@ int run_bench(const BenchCommand& o) {
     check_memory(cfg, topts, o.memory);
 
     // Set-up, timed apart from the forward passes.
+    Setup setup;
     auto t0 = std::chrono::steady_clock::now();
-    const LoadedModel lm = load_model(cfg, o.weights);
-    const double weights_ms = ms_since(t0);
-    const std::string weights_source = lm.weights.path.empty()
-                                           ? "made (seeded random, seed " + std::to_string(lm.weights.seed) + ")"
-                                           : "read from " + lm.weights.path;
+    LoadedModel lm = load_model(cfg, o.weights);
+    setup.weights_ms = ms_since(t0);
+    setup.weights_source = lm.weights.path.empty()
+                               ? "made (seeded random, seed " + std::to_string(lm.weights.seed) + ")"
+                               : "read from " + lm.weights.path;
     t0 = std::chrono::steady_clock::now();
-    const int64_t workspace_bytes = plan_workspace(lm.model);
-    const double workspace_ms = ms_since(t0);
+    pack_weights(lm.model);
+    setup.pack_ms = ms_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    setup.workspace_bytes = plan_workspace(lm.model);
+    setup.workspace_ms = ms_since(t0);
 
     // A fixed input: the forward pass costs the same for any image.
     const int S = cfg.image_size();
@@ -139,7 +152,6 @@ int run_bench(const BenchCommand& o) {
     for (int64_t i = 0; i < x.numel(); i++) x[i] = static_cast<float>((i * 7919) % 255) / 127.5f - 1.0f;
 
     std::vector<double> ms;
-    double first_ms = 0;
     int64_t macs = 0;
     std::unique_ptr<Trace> last;
     ModelOutput output;
@@ -154,7 +166,7 @@ int run_bench(const BenchCommand& o) {
         output = forward(lm.model, x, *last);
         const double pass_ms = ms_since(t0);
         if (r == 0) {  // warm-up
-            first_ms = pass_ms;
+            setup.first_ms = pass_ms;
             for (const Step& s : last->steps()) macs += s.macs;
             continue;
         }
@@ -195,11 +207,12 @@ int run_bench(const BenchCommand& o) {
                                     {"values", o.values}};
         if (!o.write_trace.empty())
             j["trace_json"] = {{"megabytes", json_mb}, {"ms", json_ms}, {"megabytes_per_s", json_mb / (json_ms / 1000.0)}};
-        j["setup"] = {{"weights", weights_source},
-                      {"weights_ms", weights_ms},
-                      {"workspace_ms", workspace_ms},
-                      {"workspace_mb", workspace_bytes / 1e6},
-                      {"first_forward_ms", first_ms}};
+        j["setup"] = {{"weights", setup.weights_source},
+                      {"weights_ms", setup.weights_ms},
+                      {"pack_ms", setup.pack_ms},
+                      {"workspace_ms", setup.workspace_ms},
+                      {"workspace_mb", setup.workspace_bytes / 1e6},
+                      {"first_forward_ms", setup.first_ms}};
         if (o.breakdown) {
             nlohmann::ordered_json rows = nlohmann::ordered_json::array();
             for (const KindTotal& k : kinds)
@@ -216,8 +229,7 @@ int run_bench(const BenchCommand& o) {
                     cfg.name.c_str(), median, fastest, o.repeat, o.values.c_str(), gflop, gflop / (median / 1000.0), rss);
         if (!o.write_trace.empty())
             std::printf("trace JSON: %.1f MB written in %.1f ms, %.0f MB/s\n", json_mb, json_ms, json_mb / (json_ms / 1000.0));
-        if (o.breakdown) print_breakdown(kinds, mean_ms, weights_ms, weights_source, workspace_ms, workspace_bytes,
-                                         first_ms, median);
+        if (o.breakdown) print_breakdown(kinds, mean_ms, setup, median);
     }
     return 0;
 }

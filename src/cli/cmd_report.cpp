@@ -61,7 +61,8 @@ int run_report(const ReportCommand& o) {
     check_memory(cfg, topts, o.memory);
     OutputFile out(o.output);  // an unusable path fails here, before any work
 
-    const LoadedModel lm = load_model(cfg, o.weights);
+    LoadedModel lm = load_model(cfg, o.weights);
+    pack_weights(lm.model);  // one forward pass, but a large model's is most of the run
     const ImageRun run = run_on_image(lm, o.image, norm, topts);
     const Trace& trace = run.trace;
     warn_unmatched(trace, steps_patterns, "--steps");

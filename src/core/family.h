@@ -86,6 +86,8 @@ struct Family {
     std::function<std::any(const std::any& cfg)> make_weights;
     // Every parameter in timm's state-dict order.
     std::function<void(std::any& weights, const std::any& cfg, const ParamFn& fn)> visit_params;
+    // Every Linear of the same walk, whole (core/params.h).
+    std::function<void(std::any& weights, const std::any& cfg, EachLinear& each)> visit_linears;
     // features and logits <- image [3, S, S], recording every step.
     std::function<ModelOutput(const std::any& cfg, const std::any& weights, const Tensor& image, Trace& trace,
                               Workspace& workspace)>
@@ -109,7 +111,7 @@ struct Family {
 // config C (with image_size, patch and classes members) and the weights W.
 template <class C, class W>
 void bind_typed(Family& f, void (*validate)(const C&), W (*make_weights)(const C&),
-                void (*visit_params)(W&, const C&, const ParamFn&),
+                void (*visit_params)(W&, const C&, const ParamFn&), void (*visit_linears)(W&, const C&, EachLinear&),
                 ModelOutput (*forward)(const C&, const W&, const Tensor&, Trace&, Workspace&)) {
     f.validate = [=](const std::any& cfg) { validate(config_as<C>(cfg)); };
     f.image_size = [](const std::any& cfg) { return config_as<C>(cfg).image_size; };
@@ -118,6 +120,9 @@ void bind_typed(Family& f, void (*validate)(const C&), W (*make_weights)(const C
     f.make_weights = [=](const std::any& cfg) { return std::any(make_weights(config_as<C>(cfg))); };
     f.visit_params = [=](std::any& w, const std::any& cfg, const ParamFn& fn) {
         visit_params(config_as<W>(w), config_as<C>(cfg), fn);
+    };
+    f.visit_linears = [=](std::any& w, const std::any& cfg, EachLinear& each) {
+        visit_linears(config_as<W>(w), config_as<C>(cfg), each);
     };
     f.forward = [=](const std::any& cfg, const std::any& w, const Tensor& image, Trace& trace, Workspace& ws) {
         return forward(config_as<C>(cfg), config_as<W>(w), image, trace, ws);

@@ -122,14 +122,24 @@ size_t packed_a_floats(int M) { return (size_t)(rows_per_block(M) + MR - 1) / MR
 
 }  // namespace
 
-void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const float* b, int64_t b_row,
-                     int64_t b_col, int M, int N, int K) {
+namespace {
+
+// Where the product finds B: strided in memory (b, b_row, b_col) and packed
+// panel by panel as it goes, or already packed (a weight, by pack_linear).
+struct BSource {
+    const float* b = nullptr;
+    int64_t b_row = 0, b_col = 0;
+    const float* packed = nullptr;  // pack_weight_panels' layout, or null
+};
+
+void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B, int M, int N, int K) {
     if (const int rows = rows_per_block(M); rows < M) {
         for (int m0 = 0; m0 < M; m0 += rows)
-            gemm_accumulate(out + (int64_t)m0 * ldo, ldo, a + (int64_t)m0 * lda, lda, b, b_row, b_col,
-                            std::min(rows, M - m0), N, K);
+            gemm(out + (int64_t)m0 * ldo, ldo, a + (int64_t)m0 * lda, lda, B, std::min(rows, M - m0), N, K);
         return;
     }
+    const float* b = B.b;
+    const int64_t b_row = B.b_row, b_col = B.b_col;
     const int panels = (N + NR - 1) / NR;
     const int tiles = (M + MR - 1) / MR;
     // a_pack[t][k][i] = A[t·MR + i, k0 + k] for one K block, tile by tile, each
@@ -176,11 +186,16 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
                 const int r = split.rows_first ? item / panels : item % ranges;
                 const int n0 = p * NR;
                 const int nr = std::min(NR, N - n0);
-                // Pack B[k0 : k0+kc, n0 : n0+NR], zero past N, reading b in its
-                // own row order: a weight [N, K] (nt) one row n at a time, so
-                // that no read strides across rows (for K = 3072 that stride is
-                // 12 KB, and 32 rows that far apart share one set of the L1 cache).
-                if (b_row == 1) {
+                // B[k0 : k0+kc, n0 : n0+NR], zero past N. A packed weight has
+                // it ready, contiguous. Otherwise it is packed here, reading b
+                // in its own row order: a weight [N, K] (nt) one row n at a
+                // time, so that no read strides across rows (for K = 3072 that
+                // stride is 12 KB, and 32 rows that far apart share one set of
+                // the L1 cache).
+                const float* panel_k0 = panel;
+                if (B.packed) {
+                    panel_k0 = B.packed + ((size_t)p * K + k0) * NR;
+                } else if (b_row == 1) {
                     for (int j = 0; j < NR; j++) {
                         const float* b_j = b + (int64_t)(n0 + std::min(j, nr - 1)) * b_col + k0;  // B[k0:, n0 + j]
                         const float keep = j < nr ? 1.0f : 0.0f;
@@ -192,21 +207,25 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
                         for (int j = 0; j < NR; j++) panel[k * NR + j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
                     }
                 }
-                // Ask for the next panel's rows of a weight now, so that they
-                // arrive from memory while this panel's products run: a
+                // Ask for the next panel's part of a weight now, so that it
+                // arrives from memory while this panel's products run: a
                 // forward pass reads each weight once, from DRAM, and the
                 // hardware's own prefetcher does not look that far ahead.
-                if (b_row == 1 && item + 1 < i_end) {
+                if ((B.packed || b_row == 1) && item + 1 < i_end) {
                     const int p_next = split.rows_first ? (item + 1) % panels : (item + 1) / ranges;
-                    if (p_next != p)
+                    if (p_next != p && B.packed) {
+                        const float* next = B.packed + ((size_t)p_next * K + k0) * NR;  // kc x NR floats
+                        for (int f = 0; f < kc * NR; f += 16) __builtin_prefetch(next + f);
+                    } else if (p_next != p) {
                         for (int j = p_next * NR; j < std::min(N, (p_next + 1) * NR); j++)
                             for (int k = 0; k < kc; k += 16) __builtin_prefetch(b + (int64_t)j * b_col + k0 + k);
+                    }
                 }
                 const int tr_end = std::min(tiles, (r + 1) * tiles_per_range);
                 for (int t = r * tiles_per_range; t < tr_end; t++) {
                     const int m0 = t * MR;
                     micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, std::min(MR, M - m0), nr,
-                                 &a_pack[(size_t)t * MR * KC], panel, kc);
+                                 &a_pack[(size_t)t * MR * KC], panel_k0, kc);
                 }
             }
             barrier();  // nobody packs the next K block's A while this one is read
@@ -220,6 +239,46 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
     } else {
         work(0, 1, [] {});
     }
+}
+
+}  // namespace
+
+void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const float* b, int64_t b_row,
+                     int64_t b_col, int M, int N, int K) {
+    gemm(out, ldo, a, lda, BSource{b, b_row, b_col, nullptr}, M, N, K);
+}
+
+size_t packed_weight_floats(int N, int K) { return (size_t)((N + NR - 1) / NR) * K * NR; }
+
+namespace {
+
+// Panel p of pack_weight_panels' layout from `rows`, the weight's rows p·NR to
+// p·NR + nr - 1: dst[k][j] = rows[j][k], zero for j >= nr. Sixteen k at a time,
+// so that the NR·16 floats written stay in L1 while each row is read a cache
+// line at a time.
+void pack_panel(float* dst, const float* rows, int nr, int K) {
+    constexpr int kStep = 16;
+    for (int k0 = 0; k0 < K; k0 += kStep) {
+        const int k1 = std::min(K, k0 + kStep);
+        for (int j = 0; j < NR; j++) {
+            float* d = dst + (size_t)k0 * NR + j;  // dst[k0][j]
+            for (int k = k0; k < k1; k++, d += NR) *d = j < nr ? rows[(int64_t)j * K + k] : 0.0f;
+        }
+    }
+}
+
+}  // namespace
+
+void pack_weight_panels(float* dst, const float* w, int N, int K) {
+    const int panels = (N + NR - 1) / NR;
+#pragma omp parallel for schedule(static) if ((int64_t)N * K > 65536)
+    for (int p = 0; p < panels; p++)
+        pack_panel(dst + (size_t)p * K * NR, w + (int64_t)p * NR * K, std::min(NR, N - p * NR), K);
+}
+
+void gemm_accumulate_packed(float* out, int64_t ldo, const float* a, int64_t lda, const float* packed, int M, int N,
+                            int K) {
+    gemm(out, ldo, a, lda, BSource{nullptr, 0, 0, packed}, M, N, K);
 }
 
 void matmul_nt(float* out, const float* a, const float* b, int M, int N, int K) {
@@ -257,7 +316,39 @@ void linear(Tensor& y, const Tensor& x, const Linear& layer) {
         else
             std::fill(y_r, y_r + out, 0.0f);
     }
-    gemm_accumulate(y.ptr(), out, x.ptr(), in, layer.weight.ptr(), 1, in, rows, out, in);
+    if (layer.is_packed())
+        gemm_accumulate_packed(y.ptr(), out, x.ptr(), in, layer.packed.data(), rows, out, in);
+    else
+        gemm_accumulate(y.ptr(), out, x.ptr(), in, layer.weight.ptr(), 1, in, rows, out, in);
+}
+
+void pack_linear(Linear& layer) {
+    if (layer.is_packed() || !layer.weight.has_data() || layer.weight.numel() == 0) return;
+    const int N = static_cast<int>(layer.weight.dim(0));
+    const int K = static_cast<int>(layer.weight.numel() / N);
+    const int panels = (N + NR - 1) / NR;
+    if (N % NR == 0) {
+        // Panel p takes the same floats in both layouts, the weight's rows
+        // p·NR to p·NR + NR - 1: each panel is repacked in place, through a
+        // copy of its own rows that stays in cache. No fresh memory is touched.
+        float* w = layer.weight.ptr();
+#pragma omp parallel if ((int64_t)N * K > 65536)
+        {
+            std::vector<float> rows((size_t)NR * K);
+#pragma omp for schedule(static)
+            for (int p = 0; p < panels; p++) {
+                float* panel = w + (size_t)p * NR * K;
+                std::copy(panel, panel + (size_t)NR * K, rows.data());
+                pack_panel(panel, rows.data(), NR, K);
+            }
+        }
+        layer.packed = std::move(layer.weight.data);
+    } else {
+        Floats packed(packed_weight_floats(N, K));
+        pack_weight_panels(packed.data(), layer.weight.ptr(), N, K);
+        layer.packed = std::move(packed);
+    }
+    layer.weight.data = Floats{};  // the shape stays: [out, in] is still what the layer is
 }
 
 }  // namespace vitrace

@@ -17,7 +17,11 @@ namespace vitrace {
 struct Linear {
     Tensor weight;  // [out, in]; a patch embedding keeps the Conv2d shape [C, 3, P, P]
     Tensor bias;    // [out], or empty shape when the layer has no bias
+    // The weight as the fast product reads it, once pack_linear has run:
+    // pack_weight_panels' layout, and weight then keeps its shape but no data.
+    Floats packed = {};
     bool has_bias() const { return !bias.shape.empty(); }
+    bool is_packed() const { return !packed.empty(); }
 };
 
 void matmul_nt_naive(float* out, const float* a, const float* b, int M, int N, int K);
@@ -31,6 +35,24 @@ void matmul_nn(float* out, const float* a, const float* b, int M, int N, int K);
 // The strides let a product read q, k and v straight out of qkv's rows.
 void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const float* b, int64_t b_row,
                      int64_t b_col, int M, int N, int K);
+
+// A weight packed ahead, for products that read the same weight every forward
+// pass. pack_weight_panels lays w [N, K] out as the product's panels of B, each
+// NR of its rows read down k (NR = 32 with AVX-512, 16 without):
+//   dst[p][k][j] = w[p·NR + j, k], zero where p·NR + j >= N,
+// packed_weight_floats(N, K) floats in all. gemm_accumulate_packed is
+// gemm_accumulate reading B from that layout (B(k, n) = w[n, k], the nt form)
+// instead of packing it on every call.
+size_t packed_weight_floats(int N, int K);
+void pack_weight_panels(float* dst, const float* w, int N, int K);
+void gemm_accumulate_packed(float* out, int64_t ldo, const float* a, int64_t lda, const float* packed, int M, int N,
+                            int K);
+
+// Moves layer.weight's data into layer.packed, packed (in place when N is a
+// whole number of panels). Code that
+// reads a weight's values itself (the lessons do) works on unpacked layers:
+// the commands that run many forward passes pack (model.h, pack_weights).
+void pack_linear(Linear& layer);
 
 // timm: y = F.linear(x, weight, bias)
 // y [..., out] = x [..., in] · weightᵀ + bias; all leading axes of x are rows.

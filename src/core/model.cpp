@@ -163,6 +163,11 @@ Model make_model(const ModelConfig& cfg) {
 
 void visit_params(Model& m, const ParamFn& fn) { m.config.family->visit_params(m.weights, m.config.params, fn); }
 
+void pack_weights(Model& m) {
+    EachLinear each{[](const std::string&, Linear& l) { pack_linear(l); }};
+    m.config.family->visit_linears(m.weights, m.config.params, each);
+}
+
 int64_t param_count(const ModelConfig& cfg) {
     Model m = make_model(cfg);
     int64_t n = 0;

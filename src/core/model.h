@@ -88,6 +88,12 @@ struct Model {
 Model make_model(const ModelConfig& cfg);
 
 void visit_params(Model& m, const ParamFn& fn);
+
+// Packs every Linear's weight for the fast product (pack_linear, core/linear.h),
+// once: the commands that run forward passes call it after loading the
+// weights. A packed Linear's weight keeps its shape but no values, so code
+// that reads the weights themselves (the lessons) does not pack.
+void pack_weights(Model& m);
 int64_t param_count(const ModelConfig& cfg);
 
 // The documented seeded initialisation, the same on every machine:

@@ -2,6 +2,7 @@
 // random initialisation both see every tensor through these.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/layernorm.h"
@@ -28,6 +29,15 @@ void visit_linear(Linear& l, const std::string& name, Fn&& fn) {
     fn(name + ".weight", l.weight, ParamKind::Matrix, fan_in);
     if (l.has_bias()) fn(name + ".bias", l.bias, ParamKind::Bias, fan_in);
 }
+
+// The same walk, seeing each Linear whole rather than its tensors: the
+// overload of visit_linear below hands it the layer, and every other
+// parameter passes by.
+struct EachLinear {
+    std::function<void(const std::string& name, Linear&)> fn;
+    void operator()(const std::string&, Tensor&, ParamKind, int64_t) const {}
+};
+inline void visit_linear(Linear& l, const std::string& name, EachLinear& each) { each.fn(name, l); }
 
 template <class Fn>
 void visit_layernorm(LayerNorm& n, const std::string& name, Fn&& fn) {

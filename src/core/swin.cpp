@@ -270,7 +270,8 @@ Family make_swin_family() {
         fixed_field(&C::norm_eps, "norm_eps"),
         pool_field(),
     };
-    bind_typed<C, SwinWeights>(f, validate, make_swin_weights, visit_swin_params<const ParamFn&>, swin_forward);
+    bind_typed<C, SwinWeights>(f, validate, make_swin_weights, visit_swin_params<const ParamFn&>,
+                                 visit_swin_params<EachLinear&>, swin_forward);
     f.derived = [](const std::any& cfg) { return stages_record(config_as<C>(cfg)); };
     f.infer = [](const ShapeProbe& probe, const ConfigHints& hints, std::vector<std::string>& notes) {
         return std::any(infer_swin(probe, hints, notes));

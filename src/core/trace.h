@@ -64,13 +64,13 @@ struct TraceOptions {
     ValuesMode values = ValuesMode::Summary;
     // Glob patterns ('*' any run of characters, '?' one). Steps whose name
     // matches one get all their values; the others get `values`, at most Summary.
-    std::vector<std::string> full_steps;
+    std::vector<std::string> full_steps = {};
     // Steps of these roles get all their values too (the pictures need them).
-    std::vector<Role> full_roles;
+    std::vector<Role> full_roles = {};
     // Called with every computed step and all its values, whatever it keeps,
     // before the next step runs: for those that digest the values as they come
     // (the HTML report) instead of keeping them.
-    std::function<void(const Step&, const Tensor&)> on_values;
+    std::function<void(const Step&, const Tensor&)> on_values = {};
 };
 
 bool glob_match(std::string_view pattern, std::string_view text);

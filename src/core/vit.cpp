@@ -555,7 +555,8 @@ Family make_vit_family() {
                    "patches",
                    FlagKind::Switch),
     };
-    bind_typed<C, VitWeights>(f, validate, make_vit_weights, visit_vit_params<const ParamFn&>, vit_forward);
+    bind_typed<C, VitWeights>(f, validate, make_vit_weights, visit_vit_params<const ParamFn&>,
+                                 visit_vit_params<EachLinear&>, vit_forward);
     f.derived = [](const std::any& cfg) {
         const C& c = config_as<C>(cfg);
         return ConfigRecord{{"tokens", {int64_t{c.tokens()}}},

@@ -30,7 +30,24 @@ void set_flops(benchmark::State& state, double macs) {
                                                    benchmark::Counter::kIs1000);
 }
 
-// linear: [rows, in] -> [rows, out], as a ViT-B/16 or Swin-T layer
+// The linear layers' shapes: [rows, in] -> [rows, out], as a ViT-B/16 or Swin-T layer
+void linear_shapes(benchmark::internal::Benchmark* b) {
+    b->Args({197, 768, 2304});   // ViT-B/16 attn.qkv
+    b->Args({197, 768, 3072});   // ViT-B/16 mlp.fc1
+    b->Args({197, 3072, 768});   // ViT-B/16 mlp.fc2
+    b->Args({3136, 96, 288});    // Swin-T stage 0 attn.qkv
+    b->Args({3136, 96, 384});    // Swin-T stage 0 mlp.fc1
+    b->Args({3136, 384, 96});    // Swin-T stage 0 mlp.fc2
+    b->Args({784, 192, 576});    // Swin-T stage 1 attn.qkv
+    b->Args({196, 384, 1152});   // Swin-T stage 2 attn.qkv
+    b->Args({196, 1536, 384});   // Swin-T stage 2 mlp.fc2
+    b->Args({49, 768, 2304});    // Swin-T stage 3 attn.qkv
+    b->Args({3136, 48, 96});     // Swin-T patch_embed.proj
+    b->Args({1, 768, 1000});     // ViT-B/16 head: 1000 classes, not a whole number of panels
+    b->Unit(benchmark::kMillisecond);
+}
+
+// linear with the weight packed on every call, as code that reads the weights itself uses it
 void BM_linear(benchmark::State& state) {
     const int rows = state.range(0), in = state.range(1), out = state.range(2);
     const Tensor x = random_tensor({rows, in});
@@ -42,19 +59,22 @@ void BM_linear(benchmark::State& state) {
     }
     set_flops(state, (double)rows * in * out);
 }
-BENCHMARK(BM_linear)
-    ->Args({197, 768, 2304})   // ViT-B/16 attn.qkv
-    ->Args({197, 768, 3072})   // ViT-B/16 mlp.fc1
-    ->Args({197, 3072, 768})   // ViT-B/16 mlp.fc2
-    ->Args({3136, 96, 288})    // Swin-T stage 0 attn.qkv
-    ->Args({3136, 96, 384})    // Swin-T stage 0 mlp.fc1
-    ->Args({3136, 384, 96})    // Swin-T stage 0 mlp.fc2
-    ->Args({784, 192, 576})    // Swin-T stage 1 attn.qkv
-    ->Args({196, 384, 1152})   // Swin-T stage 2 attn.qkv
-    ->Args({196, 1536, 384})   // Swin-T stage 2 mlp.fc2
-    ->Args({49, 768, 2304})    // Swin-T stage 3 attn.qkv
-    ->Args({3136, 48, 96})     // Swin-T patch_embed.proj
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_linear)->Apply(linear_shapes);
+
+// linear with the weight packed once ahead (pack_linear), as trace and bench run it
+void BM_linear_packed(benchmark::State& state) {
+    const int rows = state.range(0), in = state.range(1), out = state.range(2);
+    const Tensor x = random_tensor({rows, in});
+    Linear l{random_tensor({out, in}, 2), random_tensor({out}, 3)};
+    pack_linear(l);
+    Tensor y;
+    for (auto _ : state) {
+        linear(y, x, l);
+        benchmark::DoNotOptimize(y.data.data());
+    }
+    set_flops(state, (double)rows * in * out);
+}
+BENCHMARK(BM_linear_packed)->Apply(linear_shapes);
 
 void BM_matmul_nt_naive(benchmark::State& state) {
     const int M = state.range(0), N = state.range(1), K = state.range(2);

@@ -106,4 +106,40 @@ BOOST_AUTO_TEST_CASE(a_fresh_model_gives_the_same_output_as_a_reused_workspace) 
     BOOST_CHECK(reused.logits.data == clean.logits.data);
 }
 
+BOOST_AUTO_TEST_CASE(packed_weights_give_the_same_bits_and_keep_every_shape) {
+    // pack_weights, as trace and bench run it after loading: every step of the
+    // forward pass has the same statistics and the logits the same bits, and
+    // every parameter keeps its timm name and shape.
+    for (const char* name : {"vit_shapes", "swin_shapes", "vit_tiny_patch16_224"}) {
+        BOOST_TEST_CONTEXT(name) {
+            const Model plain = small_model(name);
+            Model packed = plain;
+            packed.workspace = std::make_shared<Workspace>();
+            pack_weights(packed);
+            int linears = 0;
+            EachLinear each{[&](const std::string&, Linear& l) { linears += l.is_packed(); }};
+            packed.config.family->visit_linears(packed.weights, packed.config.params, each);
+            BOOST_CHECK_GT(linears, 0);
+            std::vector<std::pair<std::string, Shape>> before, after;
+            Model copy = plain;
+            visit_params(copy, [&](const std::string& n, Tensor& t, ParamKind, int64_t) { before.push_back({n, t.shape}); });
+            visit_params(packed, [&](const std::string& n, Tensor& t, ParamKind, int64_t) { after.push_back({n, t.shape}); });
+            BOOST_CHECK(before == after);
+
+            const int S = plain.config.image_size();
+            Trace t1({.values = ValuesMode::None}), t2({.values = ValuesMode::None});
+            const ModelOutput a = forward(plain, test_image(S), t1);
+            const ModelOutput b = forward(packed, test_image(S), t2);
+            BOOST_CHECK(a.logits.data == b.logits.data);
+            BOOST_REQUIRE_EQUAL(t1.steps().size(), t2.steps().size());
+            for (size_t i = 0; i < t1.steps().size(); i++) {
+                BOOST_TEST_CONTEXT(t1.steps()[i].name) {
+                    BOOST_CHECK_EQUAL(t1.steps()[i].stats.mean, t2.steps()[i].stats.mean);
+                    BOOST_CHECK_EQUAL(t1.steps()[i].stats.std, t2.steps()[i].stats.std);
+                }
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
