@@ -59,8 +59,12 @@ constexpr int MR = 6, NR = 16;  // 12 accumulators of 8 floats: 12 of the 16 ymm
 // 6 KB: both stay in L1/L2 while the micro-kernel streams through them.
 constexpr int KC = 256;
 
-// out[0:mr, 0:nr] += a_pack[kc, MR] · panel[kc, NR]
-inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a_pack, const float* panel, int kc) {
+// out[0:mr, 0:nr] += a_pack[kc, MR] · panel[kc, NR], or with `first`,
+// out[0:mr, 0:nr] = bias[0:nr] + a_pack · panel (bias null: zeros), so that
+// a product's first K block sets out rather than adding to a pass of its own
+// that filled it.
+inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a_pack, const float* panel, int kc,
+                         bool first, const float* bias) {
     float acc[MR][NR] = {};
     for (int k = 0; k < kc; k++) {
         const float* a_k = a_pack + k * MR;  // A[tile rows, k]
@@ -76,8 +80,13 @@ inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a
             for (int j = 0; j < NR; j++) acc[i][j] += a_ik * b_k[j];
         }
     }
-    for (int i = 0; i < mr; i++)
-        for (int j = 0; j < nr; j++) out[i * ldo + j] += acc[i][j];
+    if (!first) {
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++) out[i * ldo + j] += acc[i][j];
+    } else {
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nr; j++) out[i * ldo + j] = (bias ? bias[j] : 0.0f) + acc[i][j];
+    }
 }
 
 // The packed copy of A for one K block, shared by the threads of one product
@@ -132,10 +141,24 @@ struct BSource {
     const float* packed = nullptr;  // pack_weight_panels' layout, or null
 };
 
-void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B, int M, int N, int K) {
+// What out starts from: what it holds (accumulate), or a row repeated down
+// its rows, the bias [N] or zeros (set).
+struct Start {
+    bool set = false;
+    const float* bias = nullptr;  // with set: null for zeros
+};
+
+void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B, int M, int N, int K,
+          const Start& start) {
     if (const int rows = rows_per_block(M); rows < M) {
         for (int m0 = 0; m0 < M; m0 += rows)
-            gemm(out + (int64_t)m0 * ldo, ldo, a + (int64_t)m0 * lda, lda, B, std::min(rows, M - m0), N, K);
+            gemm(out + (int64_t)m0 * ldo, ldo, a + (int64_t)m0 * lda, lda, B, std::min(rows, M - m0), N, K, start);
+        return;
+    }
+    if (K == 0) {  // no K block to set out: the start alone
+        if (start.set)
+            for (int m = 0; m < M; m++)
+                for (int n = 0; n < N; n++) out[(int64_t)m * ldo + n] = start.bias ? start.bias[n] : 0.0f;
         return;
     }
     const float* b = B.b;
@@ -225,7 +248,8 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
                 for (int t = r * tiles_per_range; t < tr_end; t++) {
                     const int m0 = t * MR;
                     micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, std::min(MR, M - m0), nr,
-                                 &a_pack[(size_t)t * MR * KC], panel_k0, kc);
+                                 &a_pack[(size_t)t * MR * KC], panel_k0, kc, start.set && k0 == 0,
+                                 start.bias ? start.bias + n0 : nullptr);
                 }
             }
             barrier();  // nobody packs the next K block's A while this one is read
@@ -245,7 +269,7 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
 
 void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const float* b, int64_t b_row,
                      int64_t b_col, int M, int N, int K) {
-    gemm(out, ldo, a, lda, BSource{b, b_row, b_col, nullptr}, M, N, K);
+    gemm(out, ldo, a, lda, BSource{b, b_row, b_col, nullptr}, M, N, K, Start{});
 }
 
 size_t packed_weight_floats(int N, int K) { return (size_t)((N + NR - 1) / NR) * K * NR; }
@@ -278,17 +302,15 @@ void pack_weight_panels(float* dst, const float* w, int N, int K) {
 
 void gemm_accumulate_packed(float* out, int64_t ldo, const float* a, int64_t lda, const float* packed, int M, int N,
                             int K) {
-    gemm(out, ldo, a, lda, BSource{nullptr, 0, 0, packed}, M, N, K);
+    gemm(out, ldo, a, lda, BSource{nullptr, 0, 0, packed}, M, N, K, Start{});
 }
 
 void matmul_nt(float* out, const float* a, const float* b, int M, int N, int K) {
-    std::fill(out, out + (int64_t)M * N, 0.0f);
-    gemm_accumulate(out, N, a, K, b, 1, K, M, N, K);
+    gemm(out, N, a, K, BSource{b, 1, K, nullptr}, M, N, K, Start{.set = true});
 }
 
 void matmul_nn(float* out, const float* a, const float* b, int M, int N, int K) {
-    std::fill(out, out + (int64_t)M * N, 0.0f);
-    gemm_accumulate(out, N, a, K, b, N, 1, M, N, K);
+    gemm(out, N, a, K, BSource{b, N, 1, nullptr}, M, N, K, Start{.set = true});
 }
 
 void linear(Tensor& y, const Tensor& x, const Linear& layer) {
@@ -308,18 +330,13 @@ void linear(Tensor& y, const Tensor& x, const Linear& layer) {
         return;
     }
 
-    // y[r, :] = bias, then y += x · weightᵀ
-    for (int r = 0; r < rows; r++) {
-        float* y_r = &y[(int64_t)r * out];  // y[r, :]
-        if (layer.has_bias())
-            std::copy(layer.bias.ptr(), layer.bias.ptr() + out, y_r);
-        else
-            std::fill(y_r, y_r + out, 0.0f);
-    }
+    // y = bias + x · weightᵀ: the product's first K block writes each y[r, n]
+    // as bias[n] + its sum, so y needs no pass of its own to hold the bias.
+    const Start start{.set = true, .bias = layer.has_bias() ? layer.bias.ptr() : nullptr};
     if (layer.is_packed())
-        gemm_accumulate_packed(y.ptr(), out, x.ptr(), in, layer.packed.data(), rows, out, in);
+        gemm(y.ptr(), out, x.ptr(), in, BSource{.packed = layer.packed.data()}, rows, out, in, start);
     else
-        gemm_accumulate(y.ptr(), out, x.ptr(), in, layer.weight.ptr(), 1, in, rows, out, in);
+        gemm(y.ptr(), out, x.ptr(), in, BSource{.b = layer.weight.ptr(), .b_row = 1, .b_col = in}, rows, out, in, start);
 }
 
 void pack_linear(Linear& layer) {
