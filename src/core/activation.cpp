@@ -11,7 +11,7 @@ constexpr float inv_sqrt2 = 0.70710678118654752f;
 }
 
 void gelu(Tensor& y, const Tensor& x) {
-    if (!prepare(y, x.shape, x)) return;
+    if (!prepare_to_overwrite(y, x.shape, x)) return;
     const int64_t n = x.numel();
     const float* xp = x.ptr();
     float* yp = y.ptr();
@@ -44,14 +44,14 @@ void gelu_tanh(Tensor& y, const Tensor& x) {
 }
 
 void silu(Tensor& y, const Tensor& x) {
-    if (!prepare(y, x.shape, x)) return;
+    if (!prepare_to_overwrite(y, x.shape, x)) return;
     const int64_t n = x.numel();
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + std::exp(-x[i]));
 }
 
 void relu(Tensor& y, const Tensor& x) {
-    if (!prepare(y, x.shape, x)) return;
+    if (!prepare_to_overwrite(y, x.shape, x)) return;
     for (int64_t i = 0; i < x.numel(); i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 

@@ -17,7 +17,7 @@ void split_heads(Tensor& out, const Tensor& qkv, int heads) {
     Shape shape = {3};
     shape.insert(shape.end(), qkv.shape.begin(), qkv.shape.end() - 2);
     shape.insert(shape.end(), {heads, T, head_dim});
-    if (!prepare(out, shape, qkv)) return;
+    if (!prepare_to_overwrite(out, shape, qkv)) return;
 #pragma omp parallel for collapse(2) schedule(static) if (qkv.numel() > 65536)
     for (int64_t s = 0; s < 3; s++) {          // 0: q, 1: k, 2: v
         for (int64_t b = 0; b < B; b++) {
@@ -40,7 +40,7 @@ void attention_scores(Tensor& scores, const Tensor& qkvh) {
     Shape shape(qkvh.shape.begin() + 1, qkvh.shape.end() - 1);
     shape.push_back(T);
     count_macs(BH * T * T * head_dim);
-    if (!prepare(scores, shape, qkvh)) return;
+    if (!prepare_to_overwrite(scores, shape, qkvh)) return;
     const float* q = qkvh.ptr();
     const float* k = q + BH * T * head_dim;
 #pragma omp parallel for schedule(dynamic)
@@ -117,7 +117,7 @@ void weighted_sum(Tensor& out, const Tensor& attn, const Tensor& qkvh) {
     const int64_t BH = qkvh.numel() / (3 * T * head_dim);
     Shape shape(qkvh.shape.begin() + 1, qkvh.shape.end());
     count_macs(BH * T * T * head_dim);
-    if (!prepare(out, shape, attn)) return;
+    if (!prepare_to_overwrite(out, shape, attn)) return;
     const float* v = qkvh.ptr() + 2 * BH * T * head_dim;
 #pragma omp parallel for schedule(dynamic)
     for (int64_t bh = 0; bh < BH; bh++) {
@@ -135,7 +135,7 @@ void merge_heads(Tensor& out, const Tensor& o) {
     const int64_t B = o.numel() / (heads * T * head_dim);
     Shape shape(o.shape.begin(), o.shape.end() - 3);
     shape.insert(shape.end(), {T, C});
-    if (!prepare(out, shape, o)) return;
+    if (!prepare_to_overwrite(out, shape, o)) return;
 #pragma omp parallel for collapse(2) schedule(static) if (o.numel() > 65536)
     for (int64_t b = 0; b < B; b++) {
         for (int64_t t = 0; t < T; t++) {

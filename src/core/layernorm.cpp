@@ -27,7 +27,7 @@ double lane_sum(int64_t n, Term term) {
 void layernorm(Tensor& y, const Tensor& x, const LayerNorm& ln) {
     const int64_t C = x.dim(-1);
     const int64_t rows = x.numel() / C;
-    if (!prepare(y, x.shape, x)) return;
+    if (!prepare_to_overwrite(y, x.shape, x)) return;
     const float* w = ln.weight.ptr();
     const float* b = ln.bias.ptr();
 #pragma omp parallel for schedule(static) if (rows * C > 32768)

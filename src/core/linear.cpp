@@ -325,7 +325,7 @@ void linear(Tensor& y, const Tensor& x, const Linear& layer) {
     Shape y_shape = x.shape;
     y_shape.back() = out;
     count_macs((int64_t)rows * in * out);
-    if (!prepare(y, y_shape, x)) {
+    if (!prepare_to_overwrite(y, y_shape, x)) {
         if (planning_workspace()) a_pack_buffer(packed_a_floats(rows));  // the product's own scratch, planned too
         return;
     }

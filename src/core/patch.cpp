@@ -85,7 +85,7 @@ void patch_embed_conv(Tensor& out, const Tensor& image, const Linear& proj, int 
 void patch_merge(Tensor& out, const Tensor& x) {
     const int64_t H = x.dim(0), W = x.dim(1), C = x.dim(2);
     const int64_t H2 = H / 2, W2 = W / 2;
-    if (!prepare(out, {H2, W2, 4 * C}, x)) return;
+    if (!prepare_to_overwrite(out, {H2, W2, 4 * C}, x)) return;
     // (row offset, column offset) of the four parts, in channel order
     constexpr int offsets[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}};
     for (int64_t i = 0; i < H2; i++) {

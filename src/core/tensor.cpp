@@ -44,16 +44,18 @@ size_t mapped_length(size_t bytes) { return (bytes + kPage - 1) / kPage * kPage;
 std::mutex whole_pages_mutex;
 std::unordered_map<void*, size_t> whole_page_blocks;
 
-// Fills the block with zeros from both cores, a page apart: on this kind of
-// virtual machine the first touch of a page is the cost, and two cores fault
-// pages in nearly twice as fast as one.
+// Writes the block from both cores, a page apart: on this kind of virtual
+// machine the first touch of a page is the cost, and two cores fault pages in
+// nearly twice as fast as one. The bytes written are 0xFF, a float NaN, so
+// that an operation that prepares its output to overwrite and leaves part of
+// it unwritten gives NaNs in the tests rather than a zero that looks right.
 void touch(void* p, size_t bytes) {
     char* c = static_cast<char*>(p);
     const int64_t pages = static_cast<int64_t>((bytes + kPage - 1) / kPage);
 #pragma omp parallel for schedule(static) if (pages > 64)
     for (int64_t i = 0; i < pages; i++) {
         const size_t begin = static_cast<size_t>(i) * kPage;
-        std::memset(c + begin, 0, std::min(kPage, bytes - begin));
+        std::memset(c + begin, 0xFF, std::min(kPage, bytes - begin));
     }
 }
 
@@ -152,6 +154,17 @@ bool prepare(Tensor& out, const Shape& shape, const Tensor& like) {
         return false;
     }
     out.data.resize(vitrace::numel(shape), 0.0f);
+    return true;
+}
+
+bool prepare_to_overwrite(Tensor& out, const Shape& shape, const Tensor& like) {
+    out.shape = shape;
+    if (!like.has_data()) {
+        if (planning_depth > 0) out.data.reserve(vitrace::numel(shape));
+        out.data.clear();
+        return false;
+    }
+    out.data.resize(vitrace::numel(shape));  // BigPageAllocator leaves the new floats unset
     return true;
 }
 

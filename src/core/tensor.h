@@ -82,4 +82,10 @@ struct Tensor {
 // Returns true when the caller should run its loops.
 bool prepare(Tensor& out, const Shape& shape, const Tensor& like);
 
+// prepare for an operation that writes every element of out: the same, but
+// what the buffer gains is left unset rather than zeroed. A Swin forward pass
+// shrinks its buffers from stage to stage and grows them back in the next
+// pass's first stage, so prepare would zero most of the workspace every pass.
+bool prepare_to_overwrite(Tensor& out, const Shape& shape, const Tensor& like);
+
 }  // namespace vitrace

@@ -50,7 +50,7 @@ void add(Tensor& out, const Tensor& a, const Tensor& b) {
     if (a.numel() != b.numel())
         throw Error(ErrorKind::Internal,
                     "add: shapes " + shape_str(a.shape) + " and " + shape_str(b.shape) + " differ");
-    if (!prepare(out, a.shape, a)) return;
+    if (!prepare_to_overwrite(out, a.shape, a)) return;
     const int64_t n = a.numel();
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];

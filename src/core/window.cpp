@@ -12,7 +12,7 @@ int64_t wrap(int64_t i, int64_t n) { return ((i % n) + n) % n; }
 
 void cyclic_shift(Tensor& out, const Tensor& x, int shift) {
     const int64_t H = x.dim(0), W = x.dim(1), C = x.dim(2);
-    if (!prepare(out, x.shape, x)) return;
+    if (!prepare_to_overwrite(out, x.shape, x)) return;
     for (int64_t i = 0; i < H; i++) {
         for (int64_t j = 0; j < W; j++) {
             const float* src = &x[(i * W + j) * C];                                   // x[i, j, :]
@@ -25,7 +25,7 @@ void cyclic_shift(Tensor& out, const Tensor& x, int shift) {
 void window_partition(Tensor& windows, const Tensor& x, int M) {
     const int64_t H = x.dim(0), W = x.dim(1), C = x.dim(2);
     const int64_t nWy = H / M, nWx = W / M, T = (int64_t)M * M;
-    if (!prepare(windows, {nWy * nWx, T, C}, x)) return;
+    if (!prepare_to_overwrite(windows, {nWy * nWx, T, C}, x)) return;
     for (int64_t wy = 0; wy < nWy; wy++) {
         for (int64_t wx = 0; wx < nWx; wx++) {
             const int64_t w = wy * nWx + wx;
@@ -45,7 +45,7 @@ void window_reverse(Tensor& x, const Tensor& windows, int H, int W) {
     int64_t M = 1;
     while (M * M < T) M++;
     const int64_t nWx = W / M;
-    if (!prepare(x, {H, W, C}, windows)) return;
+    if (!prepare_to_overwrite(x, {H, W, C}, windows)) return;
     for (int64_t w = 0; w < windows.dim(0); w++) {
         const int64_t wy = w / nWx, wx = w % nWx;
         for (int64_t i = 0; i < M; i++) {

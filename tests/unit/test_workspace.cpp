@@ -86,6 +86,17 @@ BOOST_AUTO_TEST_CASE(planned_workspace_is_not_reallocated_by_any_forward_pass) {
             BOOST_CHECK(blocks() == planned);
             // The second pass, on buffers the first one left full, gives the same bits.
             BOOST_CHECK(a.logits.data == b.logits.data);
+            // Planning fills its blocks with NaN bytes, and the operations that
+            // prepare their output to overwrite it leave them unzeroed: an
+            // element that one of them forgot would be NaN here, and differ
+            // from a model that never planned.
+            Model unplanned = m;
+            unplanned.workspace = std::make_shared<Workspace>();
+            Trace third({.values = ValuesMode::None});
+            const ModelOutput c = forward(unplanned, test_image(S), third);
+            BOOST_CHECK(a.logits.data == c.logits.data);
+            for (const Step& s : first.steps())
+                BOOST_CHECK_MESSAGE(s.stats.nonfinite == 0, s.name << " has non-finite values");
             BOOST_CHECK_EQUAL(first.steps().size(), second.steps().size());
         }
     }
