@@ -59,23 +59,25 @@ constexpr int MR = 6, NR = 16;  // 12 accumulators of 8 floats: 12 of the 16 ymm
 // 6 KB: both stay in L1/L2 while the micro-kernel streams through them.
 constexpr int KC = 256;
 
-// out[0:mr, 0:nr] += a_pack[kc, MR] · panel[kc, NR], or with `first`,
-// out[0:mr, 0:nr] = bias[0:nr] + a_pack · panel (bias null: zeros), so that
-// a product's first K block sets out rather than adding to a pass of its own
-// that filled it.
-inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a_pack, const float* panel, int kc,
-                         bool first, const float* bias) {
+// out[0:mr, 0:nr] += A[0:MR, 0:kc] · panel[kc, NR], or with `first`,
+// out[0:mr, 0:nr] = bias[0:nr] + A · panel (bias null: zeros), so that a
+// product's first K block sets out rather than adding to a pass of its own
+// that filled it. A is a packed tile, A[i, k] = a[k·MR + i], or with Direct
+// the rows of a itself, A[i, k] = a[i·lda + k] (a small product, whose rows
+// stay in L1 and cost more to pack than to read).
+template <bool Direct = false>
+inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a, const float* panel, int kc,
+                         bool first, const float* bias, int64_t lda = 0) {
     float acc[MR][NR] = {};
     for (int k = 0; k < kc; k++) {
-        const float* a_k = a_pack + k * MR;  // A[tile rows, k]
-        const float* b_k = panel + k * NR;   // B[k, panel columns]
+        const float* b_k = panel + k * NR;  // B[k, panel columns]
         // Both pragmas matter: without them GCC's generic x86-64 tuning
         // vectorises this nest 4 floats wide and keeps acc on the stack,
         // 20 times slower. With them, row i is NR/vector-width fused
         // multiply-adds of one broadcast a_ik into registers that stay put.
 #pragma GCC unroll 8
         for (int i = 0; i < MR; i++) {
-            const float a_ik = a_k[i];
+            const float a_ik = Direct ? a[i * lda + k] : a[k * MR + i];  // A[i, k]
 #pragma omp simd
             for (int j = 0; j < NR; j++) acc[i][j] += a_ik * b_k[j];
         }
@@ -165,6 +167,14 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
     const int64_t b_row = B.b_row, b_col = B.b_col;
     const int panels = (N + NR - 1) / NR;
     const int tiles = (M + MR - 1) / MR;
+    // A small product (an attention head's in a window: 49 x 49 x 32) is
+    // mostly packing: it reads A's rows where they are, all but a last tile
+    // short of MR rows, and B where B's rows already are one exact panel
+    // (attn·v with head_dim = NR: v is [T, NR], row after row).
+    const bool small = (int64_t)M * K <= 16384 && (int64_t)M * N * K <= 1000000;
+    const bool direct_a = small;
+    const int full_tiles = M / MR;
+    const bool direct_b = small && !B.packed && b_col == 1 && b_row == NR && N == NR;
     // a_pack[t][k][i] = A[t·MR + i, k0 + k] for one K block, tile by tile, each
     // tile k-major. Rows past M repeat the last row; their sums are computed and dropped.
     float* a_pack = a_pack_buffer(packed_a_floats(M)).data();
@@ -189,9 +199,10 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
         alignas(64) float panel[KC * NR];  // this thread's packed B[k0 : k0+kc, n0 : n0+NR]
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int kc = std::min(KC, K - k0);
-            // 1. The threads pack A together, each its share of the tiles.
+            // 1. The threads pack A together, each its share of the tiles
+            // (a small product reads them in place, all but a last tile short of MR rows).
             const auto [t_begin, t_end] = share(tiles);
-            for (int t = t_begin; t < t_end; t++)
+            for (int t = direct_a ? std::max(t_begin, full_tiles) : t_begin; t < t_end; t++)
                 for (int i = 0; i < MR; i++) {
                     const float* a_row = a + (int64_t)std::min(t * MR + i, M - 1) * lda + k0;
                     float* dst = &a_pack[(size_t)t * MR * KC + i];
@@ -218,6 +229,8 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
                 const float* panel_k0 = panel;
                 if (B.packed) {
                     panel_k0 = B.packed + ((size_t)p * K + k0) * NR;
+                } else if (direct_b) {
+                    panel_k0 = b + (int64_t)k0 * b_row;  // B's rows are the panel's: [K, NR], contiguous
                 } else if (b_row == 1) {
                     for (int j = 0; j < NR; j++) {
                         const float* b_j = b + (int64_t)(n0 + std::min(j, nr - 1)) * b_col + k0;  // B[k0:, n0 + j]
@@ -227,14 +240,20 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
                 } else {
                     for (int k = 0; k < kc; k++) {
                         const float* b_k = b + (k0 + k) * b_row;  // B[k0 + k, :]
-                        for (int j = 0; j < NR; j++) panel[k * NR + j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
+                        float* p_k = panel + k * NR;
+                        if (b_col == 1) {  // a row of B is contiguous (nn): one copy, then zeros past N
+                            std::copy(b_k + n0, b_k + n0 + nr, p_k);
+                            std::fill(p_k + nr, p_k + NR, 0.0f);
+                        } else {
+                            for (int j = 0; j < NR; j++) p_k[j] = j < nr ? b_k[(n0 + j) * b_col] : 0.0f;
+                        }
                     }
                 }
                 // Ask for the next panel's part of a weight now, so that it
                 // arrives from memory while this panel's products run: a
                 // forward pass reads each weight once, from DRAM, and the
                 // hardware's own prefetcher does not look that far ahead.
-                if ((B.packed || b_row == 1) && item + 1 < i_end) {
+                if ((B.packed || (b_row == 1 && !direct_b)) && item + 1 < i_end) {
                     const int p_next = split.rows_first ? (item + 1) % panels : (item + 1) / ranges;
                     if (p_next != p && B.packed) {
                         const float* next = B.packed + ((size_t)p_next * K + k0) * NR;  // kc x NR floats
@@ -247,9 +266,14 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
                 const int tr_end = std::min(tiles, (r + 1) * tiles_per_range);
                 for (int t = r * tiles_per_range; t < tr_end; t++) {
                     const int m0 = t * MR;
-                    micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, std::min(MR, M - m0), nr,
-                                 &a_pack[(size_t)t * MR * KC], panel_k0, kc, start.set && k0 == 0,
-                                 start.bias ? start.bias + n0 : nullptr);
+                    const bool set = start.set && k0 == 0;
+                    const float* bias = start.bias ? start.bias + n0 : nullptr;
+                    if (direct_a && t < full_tiles)
+                        micro_kernel<true>(out + (int64_t)m0 * ldo + n0, ldo, MR, nr, a + (int64_t)m0 * lda + k0,
+                                           panel_k0, kc, set, bias, lda);
+                    else
+                        micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, std::min(MR, M - m0), nr,
+                                     &a_pack[(size_t)t * MR * KC], panel_k0, kc, set, bias);
                 }
             }
             barrier();  // nobody packs the next K block's A while this one is read

@@ -61,7 +61,10 @@ BOOST_AUTO_TEST_CASE(fast_kernels_equal_naive_twins) {
                              // more rows than columns: the threads split the rows (Swin's stage 0: 3136 x 288 x 96)
                              {50, 9, 300}, {3136, 288, 96}, {787, 96, 384},
                              // more than 1024 rows run in row blocks: 2053 = 3 blocks of 690, 690 and 673
-                             {2053, 40, 300}};
+                             {2053, 40, 300},
+                             // small products read A's rows in place, and B where it is one exact panel
+                             // (nn with N = 32 or 16): a window's attention, and fewer rows than a tile
+                             {49, 49, 32}, {49, 32, 49}, {5, 32, 7}, {12, 16, 3}, {6, 32, 300}};
     for (const auto& s : shapes) {
         const int M = s[0], N = s[1], K = s[2];
         const auto a = random_values((size_t)M * K, 1);
