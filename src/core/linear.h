@@ -49,9 +49,9 @@ void gemm_accumulate_packed(float* out, int64_t ldo, const float* a, int64_t lda
                             int K);
 
 // Moves layer.weight's data into layer.packed, packed (in place when N is a
-// whole number of panels). Code that
-// reads a weight's values itself (the lessons do) works on unpacked layers:
-// the commands that run many forward passes pack (model.h, pack_weights).
+// whole number of panels). linear() takes either form. Code that reads a
+// weight's values itself (the lessons do) keeps its layers unpacked; trace,
+// attention, report and bench pack after loading (model.h, pack_weights).
 void pack_linear(Linear& layer);
 
 // timm: y = F.linear(x, weight, bias)
