@@ -131,10 +131,6 @@ int rows_per_block(int M) {
 // Floats of the packed A of one K block of an M-row product.
 size_t packed_a_floats(int M) { return (size_t)(rows_per_block(M) + MR - 1) / MR * MR * KC; }
 
-}  // namespace
-
-namespace {
-
 // Where the product finds B: strided in memory (b, b_row, b_col) and packed
 // panel by panel as it goes, or already packed (a weight, by pack_linear).
 struct BSource {
@@ -171,10 +167,9 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
     // mostly packing: it reads A's rows where they are, all but a last tile
     // short of MR rows, and B where B's rows already are one exact panel
     // (attn·v with head_dim = NR: v is [T, NR], row after row).
-    const bool small = (int64_t)M * K <= 16384 && (int64_t)M * N * K <= 1000000;
-    const bool direct_a = small;
+    const bool direct_a = (int64_t)M * K <= 16384 && (int64_t)M * N * K <= 1000000;
     const int full_tiles = M / MR;
-    const bool direct_b = small && !B.packed && b_col == 1 && b_row == NR && N == NR;
+    const bool direct_b = direct_a && !B.packed && b_col == 1 && b_row == NR && N == NR;
     // a_pack[t][k][i] = A[t·MR + i, k0 + k] for one K block, tile by tile, each
     // tile k-major. Rows past M repeat the last row; their sums are computed and dropped.
     float* a_pack = a_pack_buffer(packed_a_floats(M)).data();
@@ -253,7 +248,7 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
                 // arrives from memory while this panel's products run: a
                 // forward pass reads each weight once, from DRAM, and the
                 // hardware's own prefetcher does not look that far ahead.
-                if ((B.packed || (b_row == 1 && !direct_b)) && item + 1 < i_end) {
+                if ((B.packed || b_row == 1) && item + 1 < i_end) {
                     const int p_next = split.rows_first ? (item + 1) % panels : (item + 1) / ranges;
                     if (p_next != p && B.packed) {
                         const float* next = B.packed + ((size_t)p_next * K + k0) * NR;  // kc x NR floats

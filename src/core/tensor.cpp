@@ -146,26 +146,30 @@ Tensor Tensor::from(Shape shape, std::vector<float> values) {
     return t;
 }
 
-bool prepare(Tensor& out, const Shape& shape, const Tensor& like) {
+namespace {
+
+// prepare's and prepare_to_overwrite's shared part; `zero` says whether what
+// the buffer gains is zeroed.
+bool prepare_buffer(Tensor& out, const Shape& shape, const Tensor& like, bool zero) {
     out.shape = shape;
     if (!like.has_data()) {
         if (planning_depth > 0) out.data.reserve(vitrace::numel(shape));
         out.data.clear();
         return false;
     }
-    out.data.resize(vitrace::numel(shape), 0.0f);
+    if (zero)
+        out.data.resize(vitrace::numel(shape), 0.0f);
+    else
+        out.data.resize(vitrace::numel(shape));  // BigPageAllocator leaves the new floats unset
     return true;
 }
 
+}  // namespace
+
+bool prepare(Tensor& out, const Shape& shape, const Tensor& like) { return prepare_buffer(out, shape, like, true); }
+
 bool prepare_to_overwrite(Tensor& out, const Shape& shape, const Tensor& like) {
-    out.shape = shape;
-    if (!like.has_data()) {
-        if (planning_depth > 0) out.data.reserve(vitrace::numel(shape));
-        out.data.clear();
-        return false;
-    }
-    out.data.resize(vitrace::numel(shape));  // BigPageAllocator leaves the new floats unset
-    return true;
+    return prepare_buffer(out, shape, like, false);
 }
 
 }  // namespace vitrace

@@ -47,26 +47,14 @@ void linear_shapes(benchmark::internal::Benchmark* b) {
     b->Unit(benchmark::kMillisecond);
 }
 
-// linear with the weight packed on every call, as code that reads the weights itself uses it
-void BM_linear(benchmark::State& state) {
-    const int rows = state.range(0), in = state.range(1), out = state.range(2);
-    const Tensor x = random_tensor({rows, in});
-    const Linear l{random_tensor({out, in}, 2), random_tensor({out}, 3)};
-    Tensor y;
-    for (auto _ : state) {
-        linear(y, x, l);
-        benchmark::DoNotOptimize(y.data.data());
-    }
-    set_flops(state, (double)rows * in * out);
-}
-BENCHMARK(BM_linear)->Apply(linear_shapes);
-
-// linear with the weight packed once ahead (pack_linear), as trace and bench run it
-void BM_linear_packed(benchmark::State& state) {
+// linear at one shape, its weight packed ahead (pack_linear, as trace and
+// bench run it) or packed on every call (as code that reads the weights
+// itself, the lessons, runs it)
+void time_linear(benchmark::State& state, bool packed_ahead) {
     const int rows = state.range(0), in = state.range(1), out = state.range(2);
     const Tensor x = random_tensor({rows, in});
     Linear l{random_tensor({out, in}, 2), random_tensor({out}, 3)};
-    pack_linear(l);
+    if (packed_ahead) pack_linear(l);
     Tensor y;
     for (auto _ : state) {
         linear(y, x, l);
@@ -74,6 +62,9 @@ void BM_linear_packed(benchmark::State& state) {
     }
     set_flops(state, (double)rows * in * out);
 }
+void BM_linear(benchmark::State& state) { time_linear(state, false); }
+void BM_linear_packed(benchmark::State& state) { time_linear(state, true); }
+BENCHMARK(BM_linear)->Apply(linear_shapes);
 BENCHMARK(BM_linear_packed)->Apply(linear_shapes);
 
 void BM_matmul_nt_naive(benchmark::State& state) {
