@@ -96,7 +96,10 @@ inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a
 // products call this from inside their own parallel loops).
 Floats& a_pack_buffer(size_t floats) {
     thread_local Floats buffer;
-    if (buffer.size() < floats) buffer.resize(floats);
+    if (buffer.size() < floats) {  // what it holds is not kept: free it first, so that no floats are copied
+        Floats().swap(buffer);
+        buffer.resize(floats);
+    }
     return buffer;
 }
 
@@ -345,7 +348,7 @@ void linear(Tensor& y, const Tensor& x, const Linear& layer) {
     y_shape.back() = out;
     count_macs((int64_t)rows * in * out);
     if (!prepare_to_overwrite(y, y_shape, x)) {
-        if (planning_workspace()) a_pack_buffer(packed_a_floats(rows));  // the product's own scratch, planned too
+        if (planning_workspace()) plan_buffer(a_pack_buffer(packed_a_floats(rows)));  // the product's own scratch, planned too
         return;
     }
 

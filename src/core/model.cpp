@@ -241,7 +241,7 @@ int64_t plan_workspace(const Model& m) {
     shapes.workspace = m.workspace;
     const int S = m.config.image_size();
     Trace trace(TraceOptions{.values = ValuesMode::None});
-    PlanningScope planning;
+    PlanningScope planning(m.workspace.get());
     forward(shapes, Tensor::shape_only({3, S, S}), trace);
     return planning.bytes();
 }

@@ -73,11 +73,13 @@ void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, i
     // timm: x = x + self._attn(self.norm1(x))
     layernorm(t.xn, x, blk.norm1);
     trace.record(at(Role::Norm1), "layernorm", t.xn, {"H", "W", "C"});
+    // The shifted copy goes into t.branch, which is free until the attention's
+    // output; the windows merged back go into t.xn, free once they are cut.
     const Tensor* source = &t.xn;
     if (shift > 0) {  // cyclic shift
-        cyclic_shift(t.shifted, t.xn, -shift);
-        trace.record(at(Role::CyclicShift), "cyclic_shift", t.shifted, {"H", "W", "C"});
-        source = &t.shifted;
+        cyclic_shift(t.branch, t.xn, -shift);
+        trace.record(at(Role::CyclicShift), "cyclic_shift", t.branch, {"H", "W", "C"});
+        source = &t.branch;
     }
     window_partition(t.windows, *source, M);  // partition windows
     trace.record(at(Role::WindowPartition), "window_partition", t.windows, {"windows", "T", "C"});
@@ -87,11 +89,11 @@ void swin_block(Tensor& x, const SwinBlock& blk, const SwinConfig& cfg, int s, i
     multi_head_attention(t.branch, t.windows, blk.qkv, blk.proj, cfg.heads[s], &window, {{"windows"}, "T"},
                          at, t.attn, trace);
 
-    window_reverse(t.shifted, t.branch, H, W);  // merge windows
-    trace.record(at(Role::WindowReverse), "window_reverse", t.shifted, {"H", "W", "C"});
-    const Tensor* attn_out = &t.shifted;
+    window_reverse(t.xn, t.branch, H, W);  // merge windows
+    trace.record(at(Role::WindowReverse), "window_reverse", t.xn, {"H", "W", "C"});
+    const Tensor* attn_out = &t.xn;
     if (shift > 0) {  // reverse cyclic shift
-        cyclic_shift(t.branch, t.shifted, shift);
+        cyclic_shift(t.branch, t.xn, shift);
         trace.record(at(Role::ReverseShift), "cyclic_shift", t.branch, {"H", "W", "C"});
         attn_out = &t.branch;
     }

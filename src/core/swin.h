@@ -93,11 +93,11 @@ void visit_swin_params(SwinWeights& w, const SwinConfig& cfg, Fn&& fn);
 // model's workspace (core/workspace.h), from one forward pass to the next.
 struct SwinBuffers {
     Tensor x;               // [H, W, C]       the residual stream
-    Tensor xn;              // [H, W, C]       normalised x
-    Tensor shifted;         // [H, W, C]       after the cyclic shift
+    Tensor xn;              // [H, W, C]       normalised x; then the windows merged back
     Tensor windows;         // [nW, T, C]
     AttentionBuffers attn;  // qkv [nW, T, 3C] ... merged [nW, T, C]
-    Tensor branch;          // [nW, T, C], then [H, W, C]: output of attn or mlp before the residual add
+    Tensor branch;          // [nW, T, C], then [H, W, C]: output of attn or mlp before the residual add;
+                            // in shifted blocks, first the shifted copy of xn
     Tensor hidden;          // [H, W, hidden]; before the first block the patches [H·W, 3·P·P], and
                             // between stages patch merging's [H/2, W/2, 4C]
 };

@@ -22,11 +22,12 @@ using Shape = std::vector<int64_t>;
 
 // Where a tensor's floats live. Small blocks come from operator new; a block of
 // 1 MiB or more is aligned to 2 MiB and offered to the kernel as transparent
-// huge pages (madvise), where the system has them. On a machine that charges
-// ~10 µs for the first touch of every fresh 4 KiB page, one 2 MiB page
-// replaces 512 such faults: ViT-B's 330 MB of weights and a forward pass's
-// buffers are filled several times faster. The values and their order are
-// the same either way.
+// huge pages (madvise), where the system has them. While a workspace is
+// planned (core/workspace.h), every block comes from one such mapping instead,
+// the blocks side by side. On a machine that charges ~10 µs for the first
+// touch of every fresh 4 KiB page, one 2 MiB page replaces 512 such faults:
+// ViT-B's 330 MB of weights and a forward pass's buffers are filled several
+// times faster. The values and their order are the same either way.
 void* allocate_floats(size_t bytes);
 void free_floats(void* p, size_t bytes) noexcept;
 
@@ -76,6 +77,11 @@ struct Tensor {
     float& operator[](int64_t i) { return data[i]; }
     const float& operator[](int64_t i) const { return data[i]; }
 };
+
+// out = Tensor::zeros(shape), in out's own allocation when it is big enough: for
+// the tensors computed even in a shape-only pass (Swin's position index and
+// mask), which a workspace buffer then holds from one pass to the next.
+void assign_zeros(Tensor& out, const Shape& shape);
 
 // Gives `out` the shape `shape`; allocates its data only when `like` has data.
 // Reuses out's existing allocation, so buffers passed in again are not reallocated.

@@ -60,7 +60,7 @@ void window_reverse(Tensor& x, const Tensor& windows, int H, int W) {
 
 void relative_coords(Tensor& offsets, int M) {
     const int64_t T = (int64_t)M * M;
-    offsets = Tensor::zeros({T, T, 2});
+    assign_zeros(offsets, {T, T, 2});
     for (int64_t a = 0; a < T; a++) {
         const int64_t ya = a / M, xa = a % M;
         for (int64_t b = 0; b < T; b++) {
@@ -76,7 +76,7 @@ void relative_position_index(Tensor& index, int M) {
     const int64_t T = (int64_t)M * M;
     Tensor offsets;  // [T, T, 2]
     relative_coords(offsets, M);
-    index = Tensor::zeros({T, T});
+    assign_zeros(index, {T, T});
     for (int64_t ab = 0; ab < T * T; ab++) {
         // timm: relative_coords += M - 1; relative_coords[:, :, 0] *= 2M - 1; .sum(-1)
         const float dy = offsets[ab * 2] + (M - 1), dx = offsets[ab * 2 + 1] + (M - 1);
@@ -108,7 +108,7 @@ void add_relative_position_bias(Tensor& scores, const Tensor& bias) {
 void shifted_window_regions(Tensor& labels, int H, int W, int M, int shift) {
     // Region of a row (or column) coordinate: 0 before n - M, 1 before n - shift, 2 after.
     auto region = [M, shift](int64_t i, int64_t n) { return i < n - M ? 0 : i < n - shift ? 1 : 2; };
-    labels = Tensor::zeros({H, W});
+    assign_zeros(labels, {H, W});
     for (int64_t y = 0; y < H; y++)
         for (int64_t x = 0; x < W; x++) labels[y * W + x] = static_cast<float>(3 * region(y, H) + region(x, W));
 }
@@ -120,7 +120,7 @@ void shifted_window_mask(Tensor& mask, int H, int W, int M, int shift) {
     Tensor window_labels;  // [nW, T, 1]: the label of each token of each window
     window_partition(window_labels, labels, M);
     const int64_t nW = window_labels.dim(0), T = window_labels.dim(1);
-    mask = Tensor::zeros({nW, T, T});
+    assign_zeros(mask, {nW, T, T});
     for (int64_t w = 0; w < nW; w++) {
         const float* label = &window_labels[w * T];  // window_labels[w, :, 0]
         for (int64_t a = 0; a < T; a++)

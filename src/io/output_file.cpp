@@ -64,8 +64,9 @@ OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
         std::remove(temp_.c_str());
         fail(path_, std::string("cannot open it for writing (") + std::strerror(errno) + ")");
     }
-    buffer_.resize(1 << 20);
-    std::setvbuf(f_, buffer_.data(), _IOFBF, buffer_.size());
+    constexpr size_t kBuffer = size_t{1} << 20;
+    buffer_.reset(new char[kBuffer]);
+    std::setvbuf(f_, buffer_.get(), _IOFBF, kBuffer);
 }
 
 OutputFile::~OutputFile() {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,7 @@ public:
 private:
     std::string path_, temp_;
     std::FILE* f_ = nullptr;
-    std::vector<char> buffer_;
+    std::unique_ptr<char[]> buffer_;  // stdio's buffer, left unset: its pages are touched as the output fills them
     bool direct_ = false;  // stdout or a device: no temporary, no rename
     bool committed_ = false;
 };
