@@ -22,7 +22,7 @@ void gelu(Tensor& y, const Tensor& x) {
     for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
         const int64_t c1 = c0 + kChunk < n ? c0 + kChunk : n;
 #pragma omp simd
-        for (int64_t i = c0; i < c1; i++) yp[i] = 0.5f * xp[i] * erfc_fast(-xp[i] * inv_sqrt2);
+        for (int64_t i = c0; i < c1; i++) yp[i] = 0.5f * xp[i] * (1.0f + erf_fast(xp[i] * inv_sqrt2));
     }
 }
 

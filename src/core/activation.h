@@ -6,8 +6,9 @@
 namespace vitrace {
 
 // timm: nn.GELU(), the exact form
-// y = x · Φ(x) = 0.5 · x · (1 + erf(x / √2)) = 0.5 · x · erfc(-x / √2); y may be x.
-// gelu evaluates erfc with the vectorisable erfc_fast (core/fastmath.h);
+// y = x · Φ(x) = 0.5 · x · (1 + erf(x / √2)); y may be x.
+// gelu evaluates erf with the vectorisable erf_fast (core/fastmath.h), in the
+// 1 + erf form PyTorch's own kernel uses;
 // gelu_naive, its reference twin, calls std::erf.
 void gelu(Tensor& y, const Tensor& x);
 void gelu_naive(Tensor& y, const Tensor& x);
