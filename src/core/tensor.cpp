@@ -181,11 +181,11 @@ bool arena_free(void* p, size_t bytes) {
         Arena& a = arenas[i];
         if (c < a.base || c >= a.base + a.length) continue;
         poison(c, bytes);
-        if (a.open) {
-            auto it = std::find(planned_blocks.begin(), planned_blocks.end(), std::make_pair(c, bytes));
-            if (it != planned_blocks.end()) planned_blocks.erase(it);
-            a.give_back(static_cast<size_t>(c - a.base), cut_length(bytes));
-        }
+        // A block of an arena that filled up during the plan is no longer
+        // touched either; only the open arena takes its space back.
+        auto it = std::find(planned_blocks.begin(), planned_blocks.end(), std::make_pair(c, bytes));
+        if (it != planned_blocks.end()) planned_blocks.erase(it);
+        if (a.open) a.give_back(static_cast<size_t>(c - a.base), cut_length(bytes));
         if (--a.blocks == 0 && !a.open) {
             unpoison(a.base, a.length);
             munmap(a.base, a.length);
