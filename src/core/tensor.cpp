@@ -185,7 +185,16 @@ bool arena_free(void* p, size_t bytes) {
         // touched either; only the open arena takes its space back.
         auto it = std::find(planned_blocks.begin(), planned_blocks.end(), std::make_pair(c, bytes));
         if (it != planned_blocks.end()) planned_blocks.erase(it);
-        if (a.open) a.give_back(static_cast<size_t>(c - a.base), cut_length(bytes));
+        if (a.open) {
+            a.give_back(static_cast<size_t>(c - a.base), cut_length(bytes));
+        } else {
+            // A workspace freed while another block keeps its mapping (the
+            // products' packed A outlives a model): its whole pages go back
+            // to the kernel, as an unmapping would have given them.
+            const uintptr_t lo = round_up(reinterpret_cast<uintptr_t>(c), kPage);
+            const uintptr_t hi = (reinterpret_cast<uintptr_t>(c) + bytes) / kPage * kPage;
+            if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+        }
         if (--a.blocks == 0 && !a.open) {
             unpoison(a.base, a.length);
             munmap(a.base, a.length);
