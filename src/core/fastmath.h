@@ -43,8 +43,9 @@ inline float exp_fast(float x) {
 // erf(x) = x · P(x²) / Q(x²) for |x| <= 4, a rational fit of degrees 6 and 4
 // made by tests/reference/fit_erf.py (its largest error is 6e-8; evaluated in
 // float, within 4e-7 of std::erf, a few ulps of 1). Past 4, erf(x) rounds to
-// ±1 in float, so |x| is clamped there, and the result to [-1, 1]. One division and twelve multiply-adds, and no exponential: in
-// a vector loop it is several times faster than erf through e^(-x²).
+// ±1 in float, so |x| is clamped there, and the result to [-1, 1]. One
+// division and twelve multiply-adds, and no exponential: in a vector loop it
+// is several times faster than erf through e^(-x²).
 // NaN stays NaN (std::min keeps its first argument when the comparison fails).
 inline float erf_fast(float x) {
     const float a = std::min(std::fabs(x), 4.0f);
