@@ -34,8 +34,8 @@ int run_attention(const AttentionCommand& o) {
     topts.values = ValuesMode::None;
     topts.full_roles = attention_picture_roles();
     check_memory(cfg, topts, o.memory);
-    LoadedModel lm = load_model(cfg, o.weights);
-    pack_weights(lm.model);  // one forward pass, but a large model's is most of the run
+    LoadedModel lm = load_model(cfg, o.weights, Packing::Packed);
+    pack_weights(lm.model);  // a checkpoint's: random weights are made packed
     const ImageRun run = run_on_image(lm, o.image, norm, topts);
     if (!lm.weights.trained)
         print_warning(cfg.name + " is untrained (seeded random weights): its attention shows no learned pattern");

@@ -61,8 +61,8 @@ int run_report(const ReportCommand& o) {
     check_memory(cfg, topts, o.memory);
     OutputFile out(o.output);  // an unusable path fails here, before any work
 
-    LoadedModel lm = load_model(cfg, o.weights);
-    pack_weights(lm.model);  // one forward pass, but a large model's is most of the run
+    LoadedModel lm = load_model(cfg, o.weights, Packing::Packed);
+    pack_weights(lm.model);  // a checkpoint's: random weights are made packed
     const ImageRun run = run_on_image(lm, o.image, norm, topts);
     const Trace& trace = run.trace;
     warn_unmatched(trace, steps_patterns, "--steps");

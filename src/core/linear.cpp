@@ -295,6 +295,7 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
 }
 
 size_t packed_weight_floats(int N, int K) { return (size_t)((N + NR - 1) / NR) * K * NR; }
+int weight_panel_rows() { return NR; }
 
 namespace {
 

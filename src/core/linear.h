@@ -44,6 +44,7 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
 // gemm_accumulate reading B from that layout (B(k, n) = w[n, k], the nt form)
 // instead of packing it on every call.
 size_t packed_weight_floats(int N, int K);
+int weight_panel_rows();  // NR, for code that writes a weight straight into the layout
 void pack_weight_panels(float* dst, const float* w, int N, int K);
 void gemm_accumulate_packed(float* out, int64_t ldo, const float* a, int64_t lda, const float* packed, int M, int N,
                             int K);

@@ -1,5 +1,7 @@
 #include "core/model.h"
+#include "core/linear.h"
 #include "core/names.h"
+#include "core/params.h"
 
 #include <optional>
 
@@ -192,21 +194,51 @@ uint64_t fnv1a(const std::string& s) {
 
 }  // namespace
 
-void init_random(Model& m, uint64_t seed) {
+void init_random(Model& m, uint64_t seed, Packing packing) {
+    // The Linear each weight tensor belongs to, when the weights are made packed.
+    std::vector<std::pair<const Tensor*, Linear*>> linears;
+    if (packing == Packing::Packed) {
+        EachLinear each{[&](const std::string&, Linear& l) { linears.push_back({&l.weight, &l}); }};
+        m.config.family->visit_linears(m.weights, m.config.params, each);
+    }
     visit_params(m, [&](const std::string& name, Tensor& t, ParamKind kind, int64_t fan_in) {
-        t.data.resize(t.numel());  // unset: the loops below write every value
         const int64_t n = t.numel();
         if (kind == ParamKind::NormScale || kind == ParamKind::NormShift) {
-            std::fill(t.data.begin(), t.data.end(), kind == ParamKind::NormScale ? 1.0f : 0.0f);
+            t.data.assign(n, kind == ParamKind::NormScale ? 1.0f : 0.0f);
             return;
         }
         const double bound = kind == ParamKind::Embedding ? 0.02 * std::sqrt(3.0) : 1.0 / std::sqrt((double)fan_in);
         const uint64_t key = splitmix64(seed) ^ fnv1a(name);
-#pragma omp parallel for schedule(static) if (n > 65536)
-        for (int64_t i = 0; i < n; i++) {
+        // The value at flat (row-major) index i, whatever layout it is written in.
+        auto value = [key, bound](int64_t i) {
             const double u = (splitmix64(key + (uint64_t)i) >> 11) * 0x1.0p-53;  // [0, 1)
-            t.data[i] = static_cast<float>((2.0 * u - 1.0) * bound);
+            return static_cast<float>((2.0 * u - 1.0) * bound);
+        };
+        const auto linear = std::find_if(linears.begin(), linears.end(), [&](const auto& l) { return l.first == &t; });
+        if (linear != linears.end() && n > 0) {
+            // Panel p holds rows p·NR to p·NR + NR - 1 read down k:
+            // packed[p][k][j] = w[p·NR + j, k], zero past the last row.
+            const int N = static_cast<int>(t.dim(0)), K = static_cast<int>(n / N), NR = weight_panel_rows();
+            const int panels = (N + NR - 1) / NR;
+            Floats& packed = linear->second->packed;
+            packed.resize(packed_weight_floats(N, K));  // unset: the loops below write every value
+#pragma omp parallel for schedule(static) if (n > 65536)
+            for (int p = 0; p < panels; p++) {
+                float* panel = packed.data() + (size_t)p * K * NR;
+                const int rows = std::min(NR, N - p * NR);
+                for (int64_t k = 0; k < K; k++) {
+                    const int64_t at = (int64_t)p * NR * K + k;  // w[p·NR, k]; row j is K further on each
+#pragma omp simd
+                    for (int j = 0; j < rows; j++) panel[k * NR + j] = value(at + j * K);
+                    for (int j = rows; j < NR; j++) panel[k * NR + j] = 0.0f;
+                }
+            }
+            t.data = Floats{};  // as pack_linear leaves it: the shape, no values
+            return;
         }
+        t.data.resize(n);  // unset: the loop below writes every value
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (int64_t i = 0; i < n; i++) t.data[i] = value(i);
     });
 }
 

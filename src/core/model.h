@@ -101,7 +101,11 @@ int64_t param_count(const ModelConfig& cfg);
 //   Matrix, Bias       (2u - 1) / sqrt(fan_in)     as a fresh nn.Linear / nn.Conv2d
 //   Embedding          (2u - 1) · 0.02 · sqrt(3)    uniform with std 0.02
 //   NormScale 1, NormShift 0                        as a fresh nn.LayerNorm
-void init_random(Model& m, uint64_t seed);
+// With Packing::Packed, every Linear's weight is written straight into the
+// packed layout that pack_weights would give it, with the same values: no
+// [out, in] copy is made and none is repacked.
+enum class Packing { None, Packed };
+void init_random(Model& m, uint64_t seed, Packing packing = Packing::None);
 
 struct Prediction {
     int index = 0;

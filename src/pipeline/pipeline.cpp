@@ -61,7 +61,7 @@ std::vector<std::string> class_names_for(const ModelConfig& cfg, const WeightOpt
 
 }  // namespace
 
-LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w) {
+LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w, Packing packing) {
     LoadedModel lm;
     lm.model = make_model(cfg);
     lm.weights.seed = w.seed;
@@ -89,7 +89,7 @@ LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w) {
         lm.weights.path = path;
         lm.weights.trained = true;
     } else {
-        init_random(lm.model, w.seed);
+        init_random(lm.model, w.seed, packing);
     }
     lm.model.config.class_names = class_names_for(cfg, w, files ? &*files : nullptr);
     return lm;

@@ -32,11 +32,14 @@ struct WeightOptions {
 // built-in model ships in data/, else seeded random; and its class names.
 // A checkpoint that does not fit cfg is refused with the differences between
 // cfg and the config the file holds.
+// With Packing::Packed, random weights are made straight into the layout the
+// fast product reads (init_random); a checkpoint's are read as they are named,
+// and pack_weights packs them after.
 struct LoadedModel {
     Model model;
     WeightsInfo weights;
 };
-LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w);
+LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w, Packing packing = Packing::None);
 
 // vitrace's data directory: $VITRACE_DATA if set, else the repository's data/
 // that the build was configured from.

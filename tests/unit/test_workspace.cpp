@@ -4,7 +4,9 @@
 
 #include <cstdint>
 
+#include "core/linear.h"
 #include "core/model.h"
+#include "core/params.h"
 #include "core/swin.h"
 #include "core/vit.h"
 
@@ -219,6 +221,48 @@ BOOST_AUTO_TEST_CASE(packed_weights_give_the_same_bits_and_keep_every_shape) {
                     BOOST_CHECK_EQUAL(t1.steps()[i].stats.std, t2.steps()[i].stats.std);
                 }
             }
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(weights_made_packed_are_the_bits_that_packing_gives) {
+    // init_random with Packing::Packed, as trace and bench load random
+    // weights, against init_random then pack_weights: the same floats in the
+    // same places, padding included (vit_tiny's 1000-class head fills 31
+    // panels and 8 rows of a 32nd; swin_shapes' widths are not whole panels).
+    for (const char* name : {"vit_shapes", "swin_shapes", "vit_tiny_patch16_224"}) {
+        BOOST_TEST_CONTEXT(name) {
+            Model packed_after = make_model(find_model(name));
+            init_random(packed_after, 11);
+            pack_weights(packed_after);
+            Model made_packed = make_model(find_model(name));
+            init_random(made_packed, 11, Packing::Packed);
+
+            std::vector<Linear*> a, b;
+            EachLinear each_a{[&](const std::string&, Linear& l) { a.push_back(&l); }};
+            EachLinear each_b{[&](const std::string&, Linear& l) { b.push_back(&l); }};
+            packed_after.config.family->visit_linears(packed_after.weights, packed_after.config.params, each_a);
+            made_packed.config.family->visit_linears(made_packed.weights, made_packed.config.params, each_b);
+            BOOST_REQUIRE_EQUAL(a.size(), b.size());
+            int partial = 0;
+            for (size_t i = 0; i < a.size(); i++) {
+                BOOST_CHECK(b[i]->is_packed());
+                BOOST_CHECK(!b[i]->weight.has_data());
+                BOOST_CHECK(a[i]->weight.shape == b[i]->weight.shape);
+                BOOST_CHECK(a[i]->packed == b[i]->packed);
+                partial += a[i]->weight.dim(0) % weight_panel_rows() != 0;
+            }
+            if (std::string(name) == "vit_tiny_patch16_224") BOOST_CHECK_GT(partial, 0);
+
+            // Every other parameter (biases, norms, tokens, tables) as before.
+            std::vector<std::vector<float>> rest_a, rest_b;
+            visit_params(packed_after, [&](const std::string&, Tensor& t, ParamKind, int64_t) {
+                rest_a.emplace_back(t.data.begin(), t.data.end());
+            });
+            visit_params(made_packed, [&](const std::string&, Tensor& t, ParamKind, int64_t) {
+                rest_b.emplace_back(t.data.begin(), t.data.end());
+            });
+            BOOST_CHECK(rest_a == rest_b);
         }
     }
 }
