@@ -65,6 +65,21 @@ The table:
 Under the table, per model: the GFLOP/s OpenBLAS reached on the linear
 layers' shapes alone and on all products, at both thread settings.
 
+The single trace, a second table: what one `vitrace trace --model M --image
+data/images/ring.png -o FILE` costs, a process of its own from start to exit
+(wall time, the median of min(N, 5) runs). Its weights are made or read in
+that process too, so each run is paired with a `vitrace bench --repeat 1
+--json` run, whose setup gives the time to make (or read) and pack the
+weights; the median of those is the weights column. "past the weights" is
+the wall time less that, and the bound is 1.5 x the bench forward of the
+first table.
+
+Last, the targets, each met or missed in this run:
+  - share of roofline at least 0.95 for the ViTs, 0.75 for the Swins;
+  - vitrace / PyTorch at most 0.5 for the ViTs, 0.4 for the Swins;
+  - the single trace, past the weights, within its bound;
+  - peak RSS at most 1.3 x the float32 weights.
+
 Environment: every child process that runs PyTorch or numpy gets a copy of
 the environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE. They
 override what OpenBLAS detects (OPENBLAS_CORETYPE=Haswell, say, gives an
@@ -239,6 +254,25 @@ def time_vitrace(binary, model, repeat):
     return json.loads(out)
 
 
+def time_single_trace(binary, model, runs):
+    """Median wall seconds of a whole `vitrace trace` process, and the median
+    weights time (made or read, and packed) of as many `vitrace bench
+    --repeat 1` processes, run alternately."""
+    out = Path(f"/tmp/vitrace-compare-{os.getpid()}.json")
+    walls, weights = [], []
+    try:
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run([binary, "trace", "--model", model, "--image", str(IMAGE), "-o", str(out)],
+                           check=True, capture_output=True)
+            walls.append(time.perf_counter() - t0)
+            setup = time_vitrace(binary, model, 1)["setup"]
+            weights.append((setup["weights_ms"] + setup["pack_ms"]) / 1000)
+    finally:
+        out.unlink(missing_ok=True)
+    return statistics.median(walls), statistics.median(weights)
+
+
 def threads_label(t):
     return f"{t} thread{'s' if t > 1 else ''}"
 
@@ -297,7 +331,8 @@ def main():
         vt = time_vitrace(a.vitrace, m, a.repeat)
         pt_label = (f"torch {pt_threads}, OpenBLAS {pt['blas']['threads']} threads" if pt["blas"]["openblas"]
                     else f"torch {threads_label(pt_threads)}, not OpenBLAS")
-        rows.append((m, vt, pt_ms, pt_label, pt["params"]))
+        trace_s, weights_s = time_single_trace(a.vitrace, m, min(a.repeat, 5))
+        rows.append((m, vt, pt_ms, pt_label, pt["params"], trace_s, weights_s))
 
     blas = roof_runs[THREADS[0]]["blas"]
     print(f"machine: {machine()}; numpy {roof_runs[THREADS[0]]['numpy']}, "
@@ -354,7 +389,8 @@ def main():
     print("| model | vitrace ms | PyTorch ms | OpenBLAS roofline ms | vitrace / PyTorch | share of roofline "
           "| GFLOP/s | peak RSS MB | RSS / weights |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for m, vt, pt_ms, pt_label, params in rows:
+    targets = []
+    for m, vt, pt_ms, pt_label, params, trace_s, weights_s in rows:
         vt_ms = vt["forward_ms"]["median"]
         roof_ms, roof_threads, total_macs = roof[m]
         flag = "" if blas["openblas"] else " (not OpenBLAS!)"
@@ -362,6 +398,34 @@ def main():
         print(f"| {m} | {vt_ms:.1f} | {pt_ms:.1f} ({pt_label}) | "
               f"{roof_ms:.1f} ({threads_label(roof_threads)}){flag} | {vt_ms / pt_ms:.2f} | {roof_ms / vt_ms:.2f} | "
               f"{vt['gflop_per_s']:.1f} | {vt['peak_rss_mb']:.0f} | {vt['peak_rss_mb'] / weights_mb:.2f} |")
+        vit = m.startswith("vit_")
+        share_min, ratio_max = (0.95, 0.5) if vit else (0.75, 0.4)
+        past_ms, bound_ms = (trace_s - weights_s) * 1000, 1.5 * vt_ms
+        targets += [
+            (m, f"share of roofline at least {share_min}", f"{roof_ms / vt_ms:.2f}", roof_ms / vt_ms >= share_min),
+            (m, f"vitrace / PyTorch at most {ratio_max}", f"{vt_ms / pt_ms:.2f}", vt_ms / pt_ms <= ratio_max),
+            (m, "single trace past the weights at most 1.5 x the bench forward",
+             f"{past_ms:.0f} ms against {bound_ms:.0f} ms", past_ms <= bound_ms),
+            (m, "peak RSS at most 1.3 x the weights", f"{vt['peak_rss_mb'] / weights_mb:.2f}",
+             vt["peak_rss_mb"] / weights_mb <= 1.3),
+        ]
+
+    print()
+    print(f"The single trace: `vitrace trace --model M --image data/images/ring.png -o FILE`, one process, "
+          f"median wall time of {min(a.repeat, 5)} runs; the weights made or read and packed, median of as many "
+          "`vitrace bench --repeat 1` runs")
+    print()
+    print("| model | single trace ms | weights ms | past the weights ms | bound: 1.5 x bench forward ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for m, vt, _, _, _, trace_s, weights_s in rows:
+        print(f"| {m} | {trace_s * 1000:.0f} | {weights_s * 1000:.0f} | {(trace_s - weights_s) * 1000:.0f} | "
+              f"{1.5 * vt['forward_ms']['median']:.0f} |")
+
+    print()
+    print("| model | target | this run | met |")
+    print("| --- | --- | --- | --- |")
+    for m, target, value, met in targets:
+        print(f"| {m} | {target} | {value} | {'yes' if met else 'NO'} |")
 
 
 if __name__ == "__main__":
