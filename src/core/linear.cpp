@@ -43,8 +43,11 @@ void matmul_nn_naive(float* out, const float* a, const float* b, int M, int N, i
 //              MR·NR multiply-adds, and the inner j loop is one contiguous vector.
 //   L1/L2      B is copied ("packed") KC rows × NR columns at a time into a small
 //              contiguous panel, which then stays in cache while every MR-row
-//              tile of a streams past it. a is packed too, KC columns at a time,
-//              so the MR values the kernel reads for one k sit side by side.
+//              tile of a streams past it. a is read where it is: per k the
+//              kernel reads one float from each of MR rows, MR streams that
+//              the caches follow. Packing a as well, which the textbook
+//              blocking does, cost more than it saved here: up to a fifth of
+//              a product whose B is narrow (mlp.fc2: K = 4·C, N = C).
 //   threads    each thread takes whole NR-column panels of out, so no two
 //              threads write the same element and every sum keeps its k order:
 //              the result does not depend on the number of threads.
@@ -55,16 +58,16 @@ constexpr int MR = 6, NR = 32;  // 12 accumulators of 16 floats: 12 of the 32 zm
 #else
 constexpr int MR = 6, NR = 16;  // 12 accumulators of 8 floats: 12 of the 16 ymm registers
 #endif
-// A KC×NR panel of B is 32 KB (AVX-512) or 16 KB, and a packed MR×KC tile of A
+// A KC×NR panel of B is 32 KB (AVX-512) or 16 KB, and an MR×KC tile of A
 // 6 KB: both stay in L1/L2 while the micro-kernel streams through them.
 constexpr int KC = 256;
 
 // out[0:mr, 0:nr] += A[0:MR, 0:kc] · panel[kc, NR], or with `first`,
 // out[0:mr, 0:nr] = bias[0:nr] + A · panel (bias null: zeros), so that a
 // product's first K block sets out rather than adding to a pass of its own
-// that filled it. A is a packed tile, A[i, k] = a[k·MR + i], or with Direct
-// the rows of a itself, A[i, k] = a[i·lda + k] (a small product, whose rows
-// stay in L1 and cost more to pack than to read).
+// that filled it. A is the rows of a itself, A[i, k] = a[i·lda + k] (Direct),
+// or, for a last tile short of MR rows, a packed copy A[i, k] = a[k·MR + i]
+// whose missing rows repeat the last one.
 template <bool Direct = false>
 inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a, const float* panel, int kc,
                          bool first, const float* bias, int64_t lda = 0) {
@@ -91,9 +94,10 @@ inline void micro_kernel(float* out, int64_t ldo, int mr, int nr, const float* a
     }
 }
 
-// The packed copy of A for one K block, shared by the threads of one product
-// and kept from call to call (each calling thread has its own: the attention
-// products call this from inside their own parallel loops).
+// The packed copy of A's last, short tile for one K block, shared by the
+// threads of one product and kept from call to call (each calling thread has
+// its own: the attention products call this from inside their own parallel
+// loops).
 Floats& a_pack_buffer(size_t floats) {
     thread_local Floats buffer;
     if (buffer.size() < floats) {  // what it holds is not kept: free it first, so that no floats are copied
@@ -106,7 +110,7 @@ Floats& a_pack_buffer(size_t floats) {
 // How the threads share out the product: in items of one column panel by one
 // range of rows. With more rows than columns (Swin's early stages: 3136 rows,
 // 96 to 384 columns) each thread takes one range of rows for all the panels:
-// it packs and reads only its own rows of A. Otherwise (ViT: 197 rows, 768 to
+// it reads only its own rows of A, which stay in its own cache. Otherwise (ViT: 197 rows, 768 to
 // 3072 columns) the threads split the panels, and cut each panel into row
 // ranges only when the panels do not share out evenly.
 struct Split {
@@ -120,19 +124,8 @@ Split split_for(int M, int N, int panels, int tiles, int threads) {
     return {std::min(threads, tiles), false};
 }
 
-// A product of many rows (Swin's stage 0: 3136) runs in blocks of rows, each
-// a product of its own, so that the packed copy of A stays near 1 MB instead
-// of growing with M: the rows of out are independent, and each element's sum
-// keeps its k order, so the result is the same.
-constexpr int kRowBlock = 1024;
-int rows_per_block(int M) {
-    if (M <= kRowBlock) return M;
-    const int blocks = (M + kRowBlock - 1) / kRowBlock;
-    return ((M + blocks - 1) / blocks + MR - 1) / MR * MR;  // equal blocks, whole tiles
-}
-
-// Floats of the packed A of one K block of an M-row product.
-size_t packed_a_floats(int M) { return (size_t)(rows_per_block(M) + MR - 1) / MR * MR * KC; }
+// Floats of the packed A of one K block: one tile, MR rows of KC.
+size_t packed_a_floats() { return (size_t)MR * KC; }
 
 // Where the product finds B: strided in memory (b, b_row, b_col) and packed
 // panel by panel as it goes, or already packed (a weight, by pack_linear).
@@ -151,11 +144,6 @@ struct Start {
 
 void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B, int M, int N, int K,
           const Start& start) {
-    if (const int rows = rows_per_block(M); rows < M) {
-        for (int m0 = 0; m0 < M; m0 += rows)
-            gemm(out + (int64_t)m0 * ldo, ldo, a + (int64_t)m0 * lda, lda, B, std::min(rows, M - m0), N, K, start);
-        return;
-    }
     if (K == 0) {  // no K block to set out: the start alone
         if (start.set)
             for (int m = 0; m < M; m++)
@@ -166,16 +154,17 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
     const int64_t b_row = B.b_row, b_col = B.b_col;
     const int panels = (N + NR - 1) / NR;
     const int tiles = (M + MR - 1) / MR;
-    // A small product (an attention head's in a window: 49 x 49 x 32) is
-    // mostly packing: it reads A's rows where they are, all but a last tile
-    // short of MR rows, and B where B's rows already are one exact panel
-    // (attn·v with head_dim = NR: v is [T, NR], row after row).
-    const bool direct_a = (int64_t)M * K <= 16384 && (int64_t)M * N * K <= 1000000;
+    // A is read in place, all but a last tile short of MR rows. A small
+    // product (an attention head's in a window: 49 x 49 x 32) reads B in
+    // place too where B's rows already are one exact panel (attn·v with
+    // head_dim = NR: v is [T, NR], row after row).
     const int full_tiles = M / MR;
-    const bool direct_b = direct_a && !B.packed && b_col == 1 && b_row == NR && N == NR;
-    // a_pack[t][k][i] = A[t·MR + i, k0 + k] for one K block, tile by tile, each
-    // tile k-major. Rows past M repeat the last row; their sums are computed and dropped.
-    float* a_pack = a_pack_buffer(packed_a_floats(M)).data();
+    const bool direct_b = (int64_t)M * K <= 16384 && (int64_t)M * N * K <= 1000000 && !B.packed && b_col == 1 &&
+                          b_row == NR && N == NR;
+    // a_pack[k][i] = A[full_tiles·MR + i, k0 + k] for one K block: the short
+    // last tile, k-major. Rows past M repeat the last row; their sums are
+    // computed and dropped.
+    float* a_pack = a_pack_buffer(packed_a_floats()).data();
     // The work of thread `id` of `threads`; `barrier` waits for the others.
     // The cuts are computed here rather than by `omp for`, so that the same
     // code runs as one thread, with no parallel region at all, when the
@@ -191,22 +180,21 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
             const int chunk = (n + threads - 1) / threads;
             return std::pair<int, int>{std::min(n, id * chunk), std::min(n, (id + 1) * chunk)};
         };
-        // With rows_first, range r is thread r's: the same cut as its share of
-        // the tiles it packs, so each thread reads only the tiles of A it packed.
+        // With rows_first, range r is thread r's (the items go range by
+        // range), so each thread reads only its own rows of A.
         const int tiles_per_range = (tiles + ranges - 1) / ranges;
         alignas(64) float panel[KC * NR];  // this thread's packed B[k0 : k0+kc, n0 : n0+NR]
         for (int k0 = 0; k0 < K; k0 += KC) {
             const int kc = std::min(KC, K - k0);
-            // 1. The threads pack A together, each its share of the tiles
-            // (a small product reads them in place, all but a last tile short of MR rows).
+            // 1. The thread whose share of the tiles holds the short last
+            // tile packs it; the full tiles are read in place.
             const auto [t_begin, t_end] = share(tiles);
-            for (int t = direct_a ? std::max(t_begin, full_tiles) : t_begin; t < t_end; t++)
+            if (full_tiles < tiles && t_begin <= full_tiles && full_tiles < t_end)
                 for (int i = 0; i < MR; i++) {
-                    const float* a_row = a + (int64_t)std::min(t * MR + i, M - 1) * lda + k0;
-                    float* dst = &a_pack[(size_t)t * MR * KC + i];
-                    for (int k = 0; k < kc; k++) dst[k * MR] = a_row[k];
+                    const float* a_row = a + (int64_t)std::min(full_tiles * MR + i, M - 1) * lda + k0;
+                    for (int k = 0; k < kc; k++) a_pack[k * MR + i] = a_row[k];
                 }
-            barrier();  // all of A is packed before anyone reads it
+            barrier();  // the short tile is packed before anyone reads it
 
             // 2. Each thread takes whole (panel, row range) items, so no two
             // threads write the same element and every sum keeps its k order:
@@ -266,12 +254,11 @@ void gemm(float* out, int64_t ldo, const float* a, int64_t lda, const BSource& B
                     const int m0 = t * MR;
                     const bool set = start.set && k0 == 0;
                     const float* bias = start.bias ? start.bias + n0 : nullptr;
-                    if (direct_a && t < full_tiles)
+                    if (t < full_tiles)
                         micro_kernel<true>(out + (int64_t)m0 * ldo + n0, ldo, MR, nr, a + (int64_t)m0 * lda + k0,
                                            panel_k0, kc, set, bias, lda);
                     else
-                        micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, std::min(MR, M - m0), nr,
-                                     &a_pack[(size_t)t * MR * KC], panel_k0, kc, set, bias);
+                        micro_kernel(out + (int64_t)m0 * ldo + n0, ldo, M - m0, nr, a_pack, panel_k0, kc, set, bias);
                 }
             }
             barrier();  // nobody packs the next K block's A while this one is read
@@ -349,7 +336,7 @@ void linear(Tensor& y, const Tensor& x, const Linear& layer) {
     y_shape.back() = out;
     count_macs((int64_t)rows * in * out);
     if (!prepare_to_overwrite(y, y_shape, x)) {
-        if (planning_workspace()) plan_buffer(a_pack_buffer(packed_a_floats(rows)));  // the product's own scratch, planned too
+        if (planning_workspace()) plan_buffer(a_pack_buffer(packed_a_floats()));  // the product's own scratch, planned too
         return;
     }
 

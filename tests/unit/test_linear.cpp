@@ -60,10 +60,11 @@ BOOST_AUTO_TEST_CASE(fast_kernels_equal_naive_twins) {
                              {197, 197, 64}, {197, 64, 197}, {49, 96, 32}, {197, 2304, 768},
                              // more rows than columns: the threads split the rows (Swin's stage 0: 3136 x 288 x 96)
                              {50, 9, 300}, {3136, 288, 96}, {787, 96, 384},
-                             // more than 1024 rows run in row blocks: 2053 = 3 blocks of 690, 690 and 673
+                             // many rows (2053: 342 whole tiles and a last tile of one row), K past a K block
                              {2053, 40, 300},
-                             // small products read A's rows in place, and B where it is one exact panel
-                             // (nn with N = 32 or 16): a window's attention, and fewer rows than a tile
+                             // A's rows are read in place but for a short last tile, packed; small products
+                             // read B in place where it is one exact panel (nn with N = 32 or 16): a
+                             // window's attention, and fewer rows than a tile
                              {49, 49, 32}, {49, 32, 49}, {5, 32, 7}, {12, 16, 3}, {6, 32, 300}};
     for (const auto& s : shapes) {
         const int M = s[0], N = s[1], K = s[2];
