@@ -182,7 +182,14 @@ void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const
     if (window) {
         // timm: attn = attn + self._get_rel_pos_bias()
         trace.record(at(Role::BiasTable), "parameter", *window->bias_table, {"relative_positions", "heads"});
-        relative_position_index(t.index, window->M);
+        // The index and the mask are computed for a pass with values only: a
+        // shape-only pass (a memory estimate, `vitrace shapes`, a workspace's
+        // plan) gives them their shapes, and a plan their buffers.
+        const int64_t M2 = (int64_t)window->M * window->M;
+        if (t.attn.has_data())
+            relative_position_index(t.index, window->M);
+        else
+            prepare(t.index, {M2, M2}, t.attn);
         trace.record(at(Role::PositionIndex), "relative_position_index", t.index, {Tq, Tk});
         relative_position_bias(t.bias, *window->bias_table, t.index);
         trace.record(at(Role::PositionBias), "gather", t.bias, {"heads", Tq, Tk});
@@ -190,7 +197,10 @@ void multi_head_attention(Tensor& out, const Tensor& x, const Linear& qkv, const
         trace.record(at(Role::AddPositionBias), "add", t.attn, score_dims);
         if (window->shift > 0) {
             // timm: attn = attn.view(-1, nW, heads, T, T) + mask.unsqueeze(1).unsqueeze(0)
-            shifted_window_mask(t.mask, window->H, window->W, window->M, window->shift);
+            if (t.attn.has_data())
+                shifted_window_mask(t.mask, window->H, window->W, window->M, window->shift);
+            else
+                prepare(t.mask, {t.attn.dim(0), M2, M2}, t.attn);  // scores are [windows, heads, T, T]
             trace.record(at(Role::Mask), "shifted_window_mask", t.mask, {"windows", Tq, Tk});
             add_attention_mask(t.attn, t.mask);
             trace.record(at(Role::AddMask), "add", t.attn, score_dims);

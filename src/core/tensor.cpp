@@ -277,8 +277,9 @@ PlanningScope::~PlanningScope() {
     // patches before the MLP's hidden layer) left a gap where it was first
     // cut. Free every planned buffer's block, then cut them again in the
     // order they were first planned, each at the size it ended with: they
-    // then lie side by side. The values the few computed tensors hold (Swin's
-    // position index and mask) are kept.
+    // then lie side by side. The values a tensor computed in the pass holds
+    // are kept (the forward passes compute none in a shape-only pass; a
+    // caller may).
     std::vector<std::pair<size_t, std::vector<float>>> kept(planned_buffers.size());
     for (size_t i = 0; i < planned_buffers.size(); i++) {
         Floats& data = *planned_buffers[i];

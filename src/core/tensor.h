@@ -79,8 +79,8 @@ struct Tensor {
 };
 
 // out = Tensor::zeros(shape), in out's own allocation when it is big enough: for
-// the tensors computed even in a shape-only pass (Swin's position index and
-// mask), which a workspace buffer then holds from one pass to the next.
+// the tensors a pass computes from nothing (Swin's position index and mask),
+// which a workspace buffer then holds from one pass to the next.
 void assign_zeros(Tensor& out, const Shape& shape);
 
 // Gives `out` the shape `shape`; allocates its data only when `like` has data.

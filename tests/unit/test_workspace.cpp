@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(a_planned_workspace_lies_side_by_side_from_a_huge_page) {
         }
         prepare(t.b, {300000}, shapes);
         prepare(t.a, {500000}, shapes);
-        assign_zeros(t.c, {40});  // computed in the pass (Swin's mask): its values stay
+        assign_zeros(t.c, {40});  // computed in the pass: its values stay
         t.c[3] = 7.0f;
         BOOST_CHECK_EQUAL(planning.bytes(), int64_t{4} * (1000 + 5000 + 300000 + 500000 + 40));
     }
