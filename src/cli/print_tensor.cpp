@@ -132,7 +132,8 @@ void print_matrix(std::FILE* out, const Matrix& m, int columns, const std::strin
         std::string header(indent.size() + label_width, ' ');
         for (size_t k = c0; k < c1; k++) {
             const std::string label = m.cols[k] < 0 ? "..." : m.col_dim + "=" + std::to_string(m.cols[k]);
-            header += " " + std::string(std::max<int>(0, cell - (int)label.size()), ' ') + label;
+            header.append(1 + std::max<int>(0, cell - (int)label.size()), ' ');  // a space, then right-aligned
+            header += label;
         }
         std::fprintf(out, "%s\n", header.c_str());
         for (int64_t r : m.rows) {
@@ -141,7 +142,8 @@ void print_matrix(std::FILE* out, const Matrix& m, int columns, const std::strin
             for (size_t k = c0; k < c1; k++) {
                 const std::string value =
                     r < 0 || m.cols[k] < 0 ? "..." : cell_text(m.base[r * m.row_stride + m.cols[k] * m.col_stride], whole);
-                line += " " + std::string(std::max<int>(0, cell - (int)value.size()), ' ') + value;
+                line.append(1 + std::max<int>(0, cell - (int)value.size()), ' ');
+                line += value;
             }
             std::fprintf(out, "%s\n", line.c_str());
         }

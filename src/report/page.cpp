@@ -185,7 +185,7 @@ void write_page(std::FILE* f, const nlohmann::ordered_json& data) {
     }
     // Inside <script>, "</" could close the element early; JSON reads "<\/" as "</".
     std::string json = all.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-    for (size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 3)) json.insert(at + 1, "\\");
+    for (size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 3)) json.insert(at + 1, 1, '\\');
     const std::string_view html = kPageHtml;
     const std::pair<std::string_view, std::string_view> parts[] = {
         {"/*@VITRACE_CSS@*/", kPageCss}, {"@VITRACE_DATA@", json}, {"/*@VITRACE_JS@*/", kPageJs}};
