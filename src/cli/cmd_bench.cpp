@@ -141,7 +141,7 @@ int run_bench(const BenchCommand& o) {
     LoadedModel lm = load_model(cfg, o.weights, Packing::Packed);
     setup.weights_ms = ms_since(t0);
     setup.weights_source = lm.weights.path.empty()
-                               ? "made (seeded random, seed " + std::to_string(lm.weights.seed) + "), packed"
+                               ? "made (seeded random, seed " + std::to_string(lm.weights.seed) + ")"
                                : "read from " + lm.weights.path;
     setup.made_packed = lm.weights.path.empty();
     t0 = std::chrono::steady_clock::now();

@@ -110,9 +110,9 @@ Floats& a_pack_buffer(size_t floats) {
 // How the threads share out the product: in items of one column panel by one
 // range of rows. With more rows than columns (Swin's early stages: 3136 rows,
 // 96 to 384 columns) each thread takes one range of rows for all the panels:
-// it reads only its own rows of A, which stay in its own cache. Otherwise (ViT: 197 rows, 768 to
-// 3072 columns) the threads split the panels, and cut each panel into row
-// ranges only when the panels do not share out evenly.
+// it reads only its own rows of A, which stay in its own cache. Otherwise
+// (ViT: 197 rows, 768 to 3072 columns) the threads split the panels, and cut
+// each panel into row ranges only when the panels do not share out evenly.
 struct Split {
     int ranges = 1;          // row ranges
     bool rows_first = false; // items numbered range by range (true) or panel by panel

@@ -9,6 +9,8 @@
 // fast one to.
 #pragma once
 
+#include <algorithm>
+
 #include "core/tensor.h"
 
 namespace vitrace {
@@ -44,8 +46,29 @@ void gemm_accumulate(float* out, int64_t ldo, const float* a, int64_t lda, const
 // gemm_accumulate reading B from that layout (B(k, n) = w[n, k], the nt form)
 // instead of packing it on every call.
 size_t packed_weight_floats(int N, int K);
-int weight_panel_rows();  // NR, for code that writes a weight straight into the layout
+int weight_panel_rows();  // NR
 void pack_weight_panels(float* dst, const float* w, int N, int K);
+
+// The same layout written from value(i), the weight's value at row-major
+// index i = n·K + k, with no [N, K] copy of the weight: for weights made
+// rather than read (init_random, core/model.h). dst holds
+// packed_weight_floats(N, K) floats.
+template <class Value>
+void pack_weight_from(float* dst, int N, int K, const Value& value) {
+    const int NR = weight_panel_rows();
+    const int panels = (N + NR - 1) / NR;
+#pragma omp parallel for schedule(static) if ((int64_t)N * K > 65536)
+    for (int p = 0; p < panels; p++) {
+        float* panel = dst + (size_t)p * K * NR;  // dst[p]
+        const int rows = std::min(NR, N - p * NR);
+        for (int64_t k = 0; k < K; k++) {
+            const int64_t at = (int64_t)p * NR * K + k;  // w[p·NR, k]; row j is j·K further on
+#pragma omp simd
+            for (int j = 0; j < rows; j++) panel[k * NR + j] = value(at + j * K);
+            for (int j = rows; j < NR; j++) panel[k * NR + j] = 0.0f;
+        }
+    }
+}
 void gemm_accumulate_packed(float* out, int64_t ldo, const float* a, int64_t lda, const float* packed, int M, int N,
                             int K);
 

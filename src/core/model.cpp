@@ -216,23 +216,10 @@ void init_random(Model& m, uint64_t seed, Packing packing) {
         };
         const auto linear = std::find_if(linears.begin(), linears.end(), [&](const auto& l) { return l.first == &t; });
         if (linear != linears.end() && n > 0) {
-            // Panel p holds rows p·NR to p·NR + NR - 1 read down k:
-            // packed[p][k][j] = w[p·NR + j, k], zero past the last row.
-            const int N = static_cast<int>(t.dim(0)), K = static_cast<int>(n / N), NR = weight_panel_rows();
-            const int panels = (N + NR - 1) / NR;
+            const int N = static_cast<int>(t.dim(0)), K = static_cast<int>(n / N);
             Floats& packed = linear->second->packed;
-            packed.resize(packed_weight_floats(N, K));  // unset: the loops below write every value
-#pragma omp parallel for schedule(static) if (n > 65536)
-            for (int p = 0; p < panels; p++) {
-                float* panel = packed.data() + (size_t)p * K * NR;
-                const int rows = std::min(NR, N - p * NR);
-                for (int64_t k = 0; k < K; k++) {
-                    const int64_t at = (int64_t)p * NR * K + k;  // w[p·NR, k]; row j is K further on each
-#pragma omp simd
-                    for (int j = 0; j < rows; j++) panel[k * NR + j] = value(at + j * K);
-                    for (int j = rows; j < NR; j++) panel[k * NR + j] = 0.0f;
-                }
-            }
+            packed.resize(packed_weight_floats(N, K));  // unset: pack_weight_from writes every value
+            pack_weight_from(packed.data(), N, K, value);
             t.data = Floats{};  // as pack_linear leaves it: the shape, no values
             return;
         }

@@ -1506,7 +1506,10 @@ BOOST_FIXTURE_TEST_CASE(whole_numbers_print_as_integers, Workdir) {
                             r.out.find("[T_q=16, T_k=16]\n  min 0  max 48  mean 24.0000") != std::string::npos,
                         r.out);
     std::string expected;
-    for (int k = 0; k < 16; k++) expected += " " + std::to_string((0 - k / 4 + 3) * 7 + (0 - k % 4 + 3));
+    for (int k = 0; k < 16; k++) {
+        expected += ' ';
+        expected += std::to_string((0 - k / 4 + 3) * 7 + (0 - k % 4 + 3));
+    }
     std::string printed;
     for (const std::string& line : lines_of(r.out)) {
         if (line.find_first_not_of(" 0123456789") != std::string::npos || line.find_first_of("0123456789") == std::string::npos)
