@@ -3,6 +3,8 @@
 // the HTML report uses too.
 #include <filesystem>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "io/picture.h"
 #include "pipeline/attention_pictures.h"
@@ -57,6 +59,7 @@ int run_attention(const AttentionCommand& o) {
         std::printf("%s  %s\n", path.c_str(), p.caption.c_str());
     }
     for (const std::string& note : drawn.notes) std::printf("(%s)\n", note.c_str());
+    keep_until_exit(std::move(lm));
     return 0;
 }
 

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "io/output_file.h"
 #include "io/trace_json.h"

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "core/cost.h"

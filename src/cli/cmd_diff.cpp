@@ -1,6 +1,8 @@
 // vitrace diff: two traces of one model, step by step; where do they part?
 #include <cmath>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "cli/diff_table.h"
 #include "cli/table.h"

@@ -3,6 +3,8 @@
 // tensor is read, and the command that traces it.
 #include <map>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_config.h"

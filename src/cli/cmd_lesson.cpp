@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "cli/lesson.h"
 #include "cli/print_tensor.h"

@@ -1,4 +1,6 @@
 // vitrace models: the built-in configurations, as a table or as JSON.
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "cli/table.h"
 #include "io/trace_json.h"

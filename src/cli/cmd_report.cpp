@@ -1,4 +1,6 @@
 // vitrace report: one self-contained HTML page of a run (docs/report.md).
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "io/output_file.h"
 #include "io/picture.h"
@@ -123,6 +125,7 @@ int run_report(const ReportCommand& o) {
         std::printf("report written to %s (%zu steps): open it in a web browser\n", out.path().c_str(),
                     trace.steps().size());
     }
+    keep_until_exit(std::move(lm));
     return 0;
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/print_tensor.h"
 #include "cli/table.h"
 #include "io/output_file.h"
@@ -99,6 +101,7 @@ int run_trace(const TraceCommand& o) {
     if (out && !json_to_stdout && !o.quiet) std::fprintf(text, "trace written to %s (%zu steps)\n", out->path().c_str(), trace.steps().size());
     if (dump && !o.quiet)
         std::fprintf(text, "tensors written to %s (%zu steps, all values)\n", dump->path().c_str(), trace.steps().size());
+    keep_until_exit(std::move(lm));
     return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cmath>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/errors.h"
 #include "cli/format.h"
 #include "core/vit.h"

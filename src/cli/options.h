@@ -2,8 +2,6 @@
 // weights, the normalisation, the memory budget.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -12,6 +10,10 @@
 #include "core/cost.h"
 #include "core/model.h"
 #include "pipeline/pipeline.h"
+
+namespace CLI {
+class App;  // CLI11's: only the files that set up flags include it, not every lesson
+}
 
 namespace vitrace::cli {
 

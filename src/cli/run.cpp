@@ -7,12 +7,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "cli/errors.h"
 #include "core/names.h"
 #include "cli/table.h"
 
 namespace vitrace::cli {
+
+void keep_until_exit(LoadedModel&& lm) {
+    static auto* kept = new std::vector<LoadedModel>;  // never freed: the exit frees its memory
+    kept->push_back(std::move(lm));
+}
 
 ImageRun run_on_image(const LoadedModel& lm, const std::string& image_path, const Normalization& norm,
                       const TraceOptions& options) {

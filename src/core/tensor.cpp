@@ -49,9 +49,10 @@ constexpr size_t kBigBlock = size_t{1} << 20;
 constexpr size_t kPage = 4096;
 
 int planning_depth = 0;      // > 0 while a PlanningScope lives
+int arena_depth = 0;         // > 0 while an ArenaScope lives
 int64_t planned_bytes = 0;   // allocated under the current planning scope
 Workspace* planned_workspace = nullptr;  // the outermost scope's workspace
-std::vector<Floats*> planned_buffers;    // its tensors' floats and the products' scratch, in the order first planned
+std::vector<Floats*> planned_buffers;    // its tensors' floats, in the order first planned
 
 size_t round_up(size_t bytes, size_t to) { return (bytes + to - 1) / to * to; }
 
@@ -73,7 +74,7 @@ void* map_huge_aligned(size_t length) {
     return p;
 }
 
-// The workspace arena. Every block allocated while a workspace is planned is
+// The arenas. Every block allocated while a workspace is planned is
 // cut from one mapping, instead of from a mapping or a heap block of its own:
 // the forward pass's buffers then lie side by side in as few 2 MiB pages as
 // they fill, and Swin-T's 22 MB fault in as 11 huge pages rather than as
@@ -83,6 +84,12 @@ void* map_huge_aligned(size_t length) {
 // nothing is touched before planning ends, so a gap costs nothing unless it
 // lies between blocks in one huge page. The mapping is unmapped when its last
 // block is freed.
+//
+// An ArenaScope's blocks (a model's weights, the input's tensors) have arenas
+// of their own: cut the same way, and left for whoever writes them to touch.
+// Each 4 KiB page a weight took on its own cost a fault (Swin-T's weights took
+// about 7,700 of them), and freeing the model took an unmapping per weight; in
+// an arena both are per 2 MiB, and one unmapping.
 constexpr size_t kArenaChunk = size_t{64} << 20;  // mapped, not touched: costs address space only
 constexpr size_t kArenaAlign = 64;                // a cache line; an AVX-512 vector
 
@@ -107,7 +114,8 @@ struct Arena {
     size_t length = 0;   // mapped
     size_t used = 0;     // cut so far: the blocks and gaps lie below
     int64_t blocks = 0;  // alive
-    bool open = true;    // still cut from: while the planning scope that made it lives
+    bool open = true;    // still cut from: while the scope that made it lives
+    bool planned = true;  // a planned workspace's; else an ArenaScope's, whose blocks are not touched here
     std::map<size_t, size_t> gaps;  // offset -> length, below `used`, no two adjacent
 
     // Cuts `length` bytes: from the smallest gap that holds them, else from the end. -1 when they do not fit.
@@ -152,10 +160,14 @@ std::mutex arenas_mutex;
 std::vector<Arena> arenas;
 std::vector<std::pair<char*, size_t>> planned_blocks;  // cut under the current scope and alive: touched at its end
 
-void* arena_allocate(size_t bytes) {
+// Cuts a block from the open arena of the kind asked for (the planned
+// workspace's, or an ArenaScope's), or from a new one when it does not fit.
+void* arena_allocate(size_t bytes, bool planned) {
     const std::lock_guard<std::mutex> lock(arenas_mutex);
     const size_t length = cut_length(bytes);
-    Arena* arena = arenas.empty() || !arenas.back().open ? nullptr : &arenas.back();
+    Arena* arena = nullptr;
+    for (Arena& a : arenas)
+        if (a.open && a.planned == planned) arena = &a;
     int64_t offset = arena ? arena->cut(length) : -1;
     if (offset < 0) {
         if (arena) arena->open = false;  // what is left of it stays uncut
@@ -163,13 +175,14 @@ void* arena_allocate(size_t bytes) {
         arena = &arenas.emplace_back();
         arena->base = static_cast<char*>(map_huge_aligned(mapped));
         arena->length = mapped;
+        arena->planned = planned;
         poison(arena->base, mapped);
         offset = arena->cut(length);
     }
     char* p = arena->base + offset;
     arena->blocks++;
     unpoison(p, bytes);
-    planned_blocks.emplace_back(p, bytes);
+    if (planned) planned_blocks.emplace_back(p, bytes);
     return p;
 }
 
@@ -185,16 +198,10 @@ bool arena_free(void* p, size_t bytes) {
         // touched either; only the open arena takes its space back.
         auto it = std::find(planned_blocks.begin(), planned_blocks.end(), std::make_pair(c, bytes));
         if (it != planned_blocks.end()) planned_blocks.erase(it);
-        if (a.open) {
-            a.give_back(static_cast<size_t>(c - a.base), cut_length(bytes));
-        } else {
-            // A workspace freed while another block keeps its mapping (the
-            // products' packed A outlives a model): its whole pages go back
-            // to the kernel, as an unmapping would have given them.
-            const uintptr_t lo = round_up(reinterpret_cast<uintptr_t>(c), kPage);
-            const uintptr_t hi = (reinterpret_cast<uintptr_t>(c) + bytes) / kPage * kPage;
-            if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-        }
+        // A block of a closed arena keeps its pages until the blocks beside
+        // it go too: a model, or a workspace, is freed as a whole, with one
+        // unmapping rather than a call per block.
+        if (a.open) a.give_back(static_cast<size_t>(c - a.base), cut_length(bytes));
         if (--a.blocks == 0 && !a.open) {
             unpoison(a.base, a.length);
             munmap(a.base, a.length);
@@ -225,11 +232,27 @@ void close_arenas() {
     // was before the blocks were laid out again) goes back first.
     for (Arena& a : arenas) {
         const size_t keep = round_up(a.used, kHugePage);
-        if (a.open && keep < a.length) madvise(a.base + keep, a.length - keep, MADV_DONTNEED);
+        if (a.open && a.planned && keep < a.length) madvise(a.base + keep, a.length - keep, MADV_DONTNEED);
     }
     touch_planned_blocks();
     planned_blocks.clear();
     for (size_t i = arenas.size(); i-- > 0;) {
+        if (!arenas[i].planned) continue;  // an ArenaScope's, still open while that scope lives
+        arenas[i].open = false;
+        if (arenas[i].blocks == 0) {
+            unpoison(arenas[i].base, arenas[i].length);
+            munmap(arenas[i].base, arenas[i].length);
+            arenas.erase(arenas.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+    }
+}
+
+// Closes the ArenaScope's arenas when the last one ends: the next scope starts
+// a mapping of its own, and an arena with no block left is unmapped.
+void close_scope_arenas() {
+    const std::lock_guard<std::mutex> lock(arenas_mutex);
+    for (size_t i = arenas.size(); i-- > 0;) {
+        if (arenas[i].planned) continue;
         arenas[i].open = false;
         if (arenas[i].blocks == 0) {
             unpoison(arenas[i].base, arenas[i].length);
@@ -244,8 +267,9 @@ void close_arenas() {
 void* allocate_floats(size_t bytes) {
     if (planning_depth > 0) {
         planned_bytes += static_cast<int64_t>(bytes);
-        return arena_allocate(bytes);
+        return arena_allocate(bytes, true);
     }
+    if (arena_depth > 0) return arena_allocate(bytes, false);
     if (bytes < kBigBlock) return ::operator new(bytes);
     // A big block is aligned to 2 MiB: the kernel can then back every whole
     // 2 MiB of it with one huge page; the tail gets small pages.
@@ -295,19 +319,20 @@ PlanningScope::~PlanningScope() {
     planned_workspace = nullptr;
 }
 int64_t PlanningScope::bytes() const { return planned_bytes; }
-bool planning_workspace() { return planning_depth > 0; }
 
-void plan_buffer(Floats& buffer) {
-    if (planning_depth == 0) return;
-    if (std::find(planned_buffers.begin(), planned_buffers.end(), &buffer) == planned_buffers.end())
-        planned_buffers.push_back(&buffer);
+ArenaScope::ArenaScope() { arena_depth++; }
+ArenaScope::~ArenaScope() {
+    if (--arena_depth == 0) close_scope_arenas();
 }
 
 namespace {
 
-// Plans t's floats if t belongs to the workspace being planned.
+// Plans t's floats if t belongs to the workspace being planned: they are laid
+// out again with the others when the planning scope ends.
 void note_planned(Tensor& t) {
-    if (planning_depth > 0 && planned_workspace && planned_workspace->holds(&t)) plan_buffer(t.data);
+    if (planning_depth == 0 || !planned_workspace || !planned_workspace->holds(&t)) return;
+    if (std::find(planned_buffers.begin(), planned_buffers.end(), &t.data) == planned_buffers.end())
+        planned_buffers.push_back(&t.data);
 }
 
 }  // namespace

@@ -56,6 +56,20 @@ struct BigPageAllocator {
 
 using Floats = std::vector<float, BigPageAllocator<float>>;
 
+// While one of these lives, every block of floats is cut from a mapping of
+// huge pages shared with the blocks before it, as a planned workspace's are,
+// and is touched first by whoever writes it. A model's weights are made or
+// read under one (load_model), and the input's tensors are made under another
+// (run_model): each lot lies side by side. A block stays in its mapping until
+// it is freed, after the scope ends too, and the mapping goes with its last block.
+class ArenaScope {
+public:
+    ArenaScope();
+    ~ArenaScope();
+    ArenaScope(const ArenaScope&) = delete;
+    ArenaScope& operator=(const ArenaScope&) = delete;
+};
+
 int64_t numel(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "[3, 197, 64]"
 

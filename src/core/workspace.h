@@ -60,11 +60,5 @@ public:
     PlanningScope& operator=(const PlanningScope&) = delete;
     int64_t bytes() const;  // allocated so far under this scope
 };
-bool planning_workspace();  // true while a PlanningScope lives
-
-// Lays `buffer` out again with the workspace's tensors when the planning scope
-// ends: for scratch kept outside the workspace (the products' packed A). It
-// must outlive the workspace. Does nothing when no scope lives.
-void plan_buffer(Floats& buffer);
 
 }  // namespace vitrace

@@ -62,6 +62,7 @@ std::vector<std::string> class_names_for(const ModelConfig& cfg, const WeightOpt
 }  // namespace
 
 LoadedModel load_model(const ModelConfig& cfg, const WeightOptions& w, Packing packing) {
+    const ArenaScope arena;  // the weights side by side, in huge pages
     LoadedModel lm;
     lm.model = make_model(cfg);
     lm.weights.seed = w.seed;
@@ -149,7 +150,10 @@ ImageRun run_model(const LoadedModel& lm, DecodedImage image, const Normalizatio
     plan_workspace(lm.model);  // every buffer of the forward pass, allocated and touched before it starts
     ImageRun run{std::move(image), Trace(options), {}, {}, {}};
     run.trace.on_step = on_step;
-    const Tensor x = preprocess(run.image, lm.model.config.image_size(), norm, run.trace);
+    const Tensor x = [&] {
+        const ArenaScope arena;  // the input's tensors side by side, in huge pages
+        return preprocess(run.image, lm.model.config.image_size(), norm, run.trace);
+    }();
     ModelOutput out = forward(lm.model, x, run.trace);
     run.features = std::move(out.features);
     run.logits = std::move(out.logits);

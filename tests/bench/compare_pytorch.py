@@ -76,9 +76,12 @@ first table.
 
 Last, the targets, each met or missed in this run:
   - share of roofline at least 0.95 for the ViTs, 0.75 for the Swins;
-  - vitrace / PyTorch at most 0.5 for the ViTs, 0.4 for the Swins;
-  - the single trace, past the weights, within its bound;
+  - vitrace / PyTorch at most 0.5 for ViT-B/16, 0.4 for Swin-T;
+  - the single trace of ViT-B/16 and of Swin-T, past the weights, within its
+    bound;
   - peak RSS at most 1.3 x the float32 weights.
+The PyTorch ratio and the single trace are targets for ViT-B/16 and Swin-T
+only; ViT-L/16's and Swin-B's rows show them with "-" in the last column.
 
 Environment: every child process that runs PyTorch or numpy gets a copy of
 the environment without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE. They
@@ -400,12 +403,16 @@ def main():
               f"{vt['gflop_per_s']:.1f} | {vt['peak_rss_mb']:.0f} | {vt['peak_rss_mb'] / weights_mb:.2f} |")
         vit = m.startswith("vit_")
         share_min, ratio_max = (0.95, 0.5) if vit else (0.75, 0.4)
+        # The PyTorch ratio and the single trace are set for these two only.
+        main_pair = m in ("vit_base_patch16_224", "swin_tiny_patch4_window7_224")
         past_ms, bound_ms = (trace_s - weights_s) * 1000, 1.5 * vt_ms
         targets += [
             (m, f"share of roofline at least {share_min}", f"{roof_ms / vt_ms:.2f}", roof_ms / vt_ms >= share_min),
-            (m, f"vitrace / PyTorch at most {ratio_max}", f"{vt_ms / pt_ms:.2f}", vt_ms / pt_ms <= ratio_max),
-            (m, "single trace past the weights at most 1.5 x the bench forward",
-             f"{past_ms:.0f} ms against {bound_ms:.0f} ms", past_ms <= bound_ms),
+            (m, f"vitrace / PyTorch at most {ratio_max}" if main_pair else "vitrace / PyTorch (no target)",
+             f"{vt_ms / pt_ms:.2f}", vt_ms / pt_ms <= ratio_max if main_pair else None),
+            (m, "single trace past the weights at most 1.5 x the bench forward" if main_pair
+             else "single trace past the weights, against 1.5 x the bench forward (no target)",
+             f"{past_ms:.0f} ms against {bound_ms:.0f} ms", past_ms <= bound_ms if main_pair else None),
             (m, "peak RSS at most 1.3 x the weights", f"{vt['peak_rss_mb'] / weights_mb:.2f}",
              vt["peak_rss_mb"] / weights_mb <= 1.3),
         ]
@@ -425,7 +432,7 @@ def main():
     print("| model | target | this run | met |")
     print("| --- | --- | --- | --- |")
     for m, target, value, met in targets:
-        print(f"| {m} | {target} | {value} | {'yes' if met else 'NO'} |")
+        print(f"| {m} | {target} | {value} | {'-' if met is None else 'yes' if met else 'NO'} |")
 
 
 if __name__ == "__main__":

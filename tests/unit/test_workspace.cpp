@@ -2,7 +2,10 @@
 // zeros, and the workspace that one forward pass leaves to the next.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/mman.h>
+
 #include <cstdint>
+#include <vector>
 
 #include "core/linear.h"
 #include "core/model.h"
@@ -123,6 +126,51 @@ BOOST_AUTO_TEST_CASE(a_workspace_larger_than_one_mapping_takes_more) {
     BOOST_CHECK_EQUAL(t.a[0], 0.0f);  // the planned block held NaN bytes; prepare zeroed what it gained
     BOOST_CHECK_EQUAL(t.a[11'999'999] + t.b[7'999'999], 3.0f);
     w.buffers.reset();  // both mappings given back: nothing left to check but that it does not fail
+}
+
+BOOST_AUTO_TEST_CASE(an_arena_scope_lays_its_blocks_side_by_side_and_unmaps_with_the_last) {
+    // Blocks made under an ArenaScope (a model's weights) share one mapping
+    // from a 2 MiB boundary, small ones too; a block freed while the scope
+    // lives leaves a gap the next block that fits takes. The mapping goes back
+    // to the kernel with its last block, whether freed in or after the scope.
+    const auto at = [](const Floats& x) { return reinterpret_cast<uintptr_t>(x.data()); };
+    const auto mapped = [](uintptr_t address) {  // mincore fails with ENOMEM on an unmapped page
+        unsigned char resident = 0;
+        return mincore(reinterpret_cast<void*>(address & ~uintptr_t{4095}), 4096, &resident) == 0;
+    };
+    std::vector<Floats> kept;
+    uintptr_t base = 0;
+    {
+        const ArenaScope arena;
+        Floats first(1000), temporary(70000), second(30000);  // 4 KB, 280 KB, 120 KB: below the big-block size
+        base = at(first);
+        BOOST_CHECK_EQUAL(base % (2u << 20), 0u);
+        BOOST_CHECK_GE(at(temporary), base + 4 * 1000);
+        BOOST_CHECK_LE(at(temporary), base + 4 * 1000 + 128);
+        BOOST_CHECK_GE(at(second), at(temporary) + 4 * 70000);
+        BOOST_CHECK_LE(at(second), at(temporary) + 4 * 70000 + 128);
+        const uintptr_t gap = at(temporary);
+        Floats().swap(temporary);
+        Floats third(50000);  // 200 KB: fits where `temporary` was
+        BOOST_CHECK_EQUAL(at(third), gap);
+        for (size_t i = 0; i < third.size(); i++) third[i] = static_cast<float>(i);
+        kept.push_back(std::move(first));
+        kept.push_back(std::move(second));
+        kept.push_back(std::move(third));
+    }
+    BOOST_CHECK_EQUAL(kept[2][49999], 49999.0f);
+    {
+        const ArenaScope next;  // a new scope starts a mapping of its own
+        const Floats other(10);
+        BOOST_CHECK_EQUAL(at(other) % (2u << 20), 0u);
+        BOOST_CHECK_NE(at(other), base);
+    }
+    BOOST_CHECK(mapped(base));
+    kept.pop_back();
+    kept.pop_back();
+    BOOST_CHECK(mapped(base));  // `first` still holds it
+    kept.clear();
+    BOOST_CHECK(!mapped(base));
 }
 
 BOOST_AUTO_TEST_CASE(planned_workspace_is_not_reallocated_by_any_forward_pass) {
